@@ -1,0 +1,384 @@
+/**
+ * The inventory model. Seed "Purchased licenses – SaaS subscription inventory" is the specification: licenses
+ * (subscriptions), cloud subscribers (assigned accounts) matched to persons by e-mail, clearing, license
+ * requirements. Derived values (license type and status, available seats, clearing) live in views so they can
+ * never disagree with the rows they come from.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  date,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  pgView,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const persons = pgTable(
+  'persons',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    primaryEmail: text('primary_email').notNull(),
+    displayName: text('display_name'),
+    department: text('department'),
+    costCenter: text('cost_center'),
+    managerEmail: text('manager_email'),
+    /** `active` or `departed`. */
+    employmentStatus: text('employment_status').notNull().default('active'),
+    departedAt: tz('departed_at'),
+    /** False when the directory account is disabled or suspended. */
+    directoryEnabled: boolean('directory_enabled').notNull().default(true),
+    slackUserId: text('slack_user_id'),
+    teamsAadObjectId: text('teams_aad_object_id'),
+    /** Where the person came from: `m365`, `google`, `csv`, `manual`. */
+    source: text('source').notNull(),
+    /** The source's own id of the person (directory object id), when it has one. */
+    externalId: text('external_id'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('persons_primary_email_uq').on(sql`lower(${t.primaryEmail})`),
+    index('persons_slack_idx').on(t.slackUserId),
+    index('persons_teams_idx').on(t.teamsAadObjectId),
+  ],
+);
+
+/** Every address of a person (primary and aliases), lower-cased: the matching key. */
+export const personEmails = pgTable(
+  'person_emails',
+  {
+    email: text('email').primaryKey(),
+    personId: bigint('person_id', { mode: 'number' })
+      .notNull()
+      .references(() => persons.id, { onDelete: 'cascade' }),
+    isPrimary: boolean('is_primary').notNull().default(false),
+    /** Who added the address: the directory source, or `manual` (clearing); manual aliases survive imports. */
+    source: text('source').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('person_emails_person_idx').on(t.personId)],
+);
+
+/** The software product catalog (the seed's "LIS"). */
+export const products = pgTable(
+  'products',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    publisher: text('publisher').notNull(),
+    name: text('name').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('products_publisher_name_uq').on(t.publisher, t.name)],
+);
+
+/** Publisher part numbers (SKUs) of catalog products. */
+export const productSkus = pgTable(
+  'product_skus',
+  {
+    /** Lower-cased part number. */
+    sku: text('sku').primaryKey(),
+    productId: bigint('product_id', { mode: 'number' })
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    /** `named_user`, `device`, `concurrent`, `unlimited`. */
+    licenseModel: text('license_model').notNull().default('named_user'),
+    description: text('description'),
+  },
+  (t) => [index('product_skus_product_idx').on(t.productId)],
+);
+
+/** License pools group licenses by cost center or org unit. */
+export const licensePools = pgTable('license_pools', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  name: text('name').notNull().unique(),
+  costCenter: text('cost_center'),
+  orgUnit: text('org_unit'),
+  createdAt: tz('created_at').notNull().defaultNow(),
+});
+
+/** A license: one subscription imported from a vendor. */
+export const licenses = pgTable(
+  'licenses',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** The import source that owns the row (`m365`, `adobe`, `csv:figma`, ...). */
+    source: text('source').notNull(),
+    /** The vendor's immutable id of the subscription (e.g. Graph skuId). */
+    vendorKey: text('vendor_key').notNull(),
+    vendor: text('vendor').notNull(),
+    /** Publisher part number (SKU), as the vendor spells it. */
+    sku: text('sku').notNull(),
+    /** The vendor's display name of the plan. */
+    name: text('name').notNull(),
+    /** Set from the catalog by SKU, or by hand. */
+    productId: bigint('product_id', { mode: 'number' }).references(() => products.id, { onDelete: 'set null' }),
+    /** Set by hand when the product was chosen explicitly (catalog matching then leaves it alone). */
+    productPinned: boolean('product_pinned').notNull().default(false),
+    poolId: bigint('pool_id', { mode: 'number' }).references(() => licensePools.id, { onDelete: 'set null' }),
+    /** `named_user` (default), `device`, `concurrent`, `unlimited`. */
+    licenseModel: text('license_model').notNull().default('named_user'),
+    unlimited: boolean('unlimited').notNull().default(false),
+    /** Enabled, Warning, Suspended, Deleted, LockedOut. */
+    capabilityStatus: text('capability_status').notNull().default('Enabled'),
+    consumedUnits: integer('consumed_units').notNull().default(0),
+    enabledUnits: integer('enabled_units').notNull().default(0),
+    suspendedUnits: integer('suspended_units').notNull().default(0),
+    warningUnits: integer('warning_units').notNull().default(0),
+    lockedOutUnits: integer('locked_out_units').notNull().default(0),
+    isTrial: boolean('is_trial').notNull().default(false),
+    /** When the subscription moves to its next lifecycle state (Graph `nextLifecycleDateTime`). */
+    nextLifecycleAt: tz('next_lifecycle_at'),
+    /** Whether the source reports activity for this license's accounts. */
+    usageSignal: boolean('usage_signal').notNull().default(false),
+    /** False once the subscription no longer comes from the vendor. */
+    present: boolean('present').notNull().default(true),
+    // Purchase information.
+    unitPrice: numeric('unit_price', { precision: 14, scale: 4 }),
+    currency: text('currency'),
+    /** `monthly` or `annual`. */
+    billingPeriod: text('billing_period'),
+    termStart: date('term_start'),
+    termEnd: date('term_end'),
+    renewalDate: date('renewal_date'),
+    noticeDays: integer('notice_days'),
+    autoRenew: boolean('auto_renew'),
+    costCenter: text('cost_center'),
+    ownerEmail: text('owner_email'),
+    commitFloor: integer('commit_floor'),
+    /** Minimum entitlement period of this license's requirements; null = the configured default. */
+    minEntitlementDays: integer('min_entitlement_days'),
+    firstImportAt: tz('first_import_at').notNull().defaultNow(),
+    lastImportAt: tz('last_import_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('licenses_source_key_uq').on(t.source, t.vendorKey),
+    index('licenses_sku_idx').on(sql`lower(${t.sku})`),
+  ],
+);
+
+/** A cloud subscriber: an account the vendor has assigned to a license. */
+export const cloudSubscribers = pgTable(
+  'cloud_subscribers',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    licenseId: bigint('license_id', { mode: 'number' })
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    /** The vendor's immutable account id. */
+    vendorAccountId: text('vendor_account_id').notNull(),
+    /** E-mail of the account; null where the vendor has none (e.g. a GitHub login without a public e-mail). */
+    email: text('email'),
+    /** The vendor's login name, when it differs from the e-mail. */
+    login: text('login'),
+    personId: bigint('person_id', { mode: 'number' }).references(() => persons.id, { onDelete: 'set null' }),
+    isActive: boolean('is_active').notNull().default(true),
+    inactiveSince: tz('inactive_since'),
+    /** Whether the vendor account itself is enabled (sign-in allowed). */
+    accountEnabled: boolean('account_enabled').notNull().default(true),
+    /** The license comes from a group assignment and cannot be removed for this account alone. */
+    groupInherited: boolean('group_inherited').notNull().default(false),
+    assignedAt: tz('assigned_at'),
+    lastActivityAt: tz('last_activity_at'),
+    /** Where `last_activity_at` came from (e.g. `graph:signInActivity`); null with it means never seen active. */
+    lastActivitySource: text('last_activity_source'),
+    /** `person` (default), `service`, `shared`, `external`: only person accounts need a match. */
+    accountKind: text('account_kind').notNull().default('person'),
+    note: text('note'),
+    firstImportAt: tz('first_import_at').notNull().defaultNow(),
+    lastImportAt: tz('last_import_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('subscribers_license_account_uq').on(t.licenseId, t.vendorAccountId),
+    index('subscribers_email_idx').on(sql`lower(${t.email})`),
+    index('subscribers_person_idx').on(t.personId),
+    index('subscribers_clearing_idx')
+      .on(t.licenseId)
+      .where(sql`${t.personId} IS NULL AND ${t.isActive}`),
+  ],
+);
+
+/** A license requirement: the entitlement a valid license gives a person. */
+export const licenseRequirements = pgTable(
+  'license_requirements',
+  {
+    personId: bigint('person_id', { mode: 'number' })
+      .notNull()
+      .references(() => persons.id, { onDelete: 'cascade' }),
+    licenseId: bigint('license_id', { mode: 'number' })
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    /** The requirement (and an inactive subscriber behind it) is kept at least until then. */
+    minEntitlementUntil: tz('min_entitlement_until').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.personId, t.licenseId] }), index('requirements_license_idx').on(t.licenseId)],
+);
+
+/** Per-license counts at each import, for trends. */
+export const licenseSnapshots = pgTable(
+  'license_snapshots',
+  {
+    licenseId: bigint('license_id', { mode: 'number' })
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    takenAt: tz('taken_at').notNull(),
+    importRunId: bigint('import_run_id', { mode: 'number' }),
+    purchased: integer('purchased'),
+    consumed: integer('consumed').notNull(),
+    active: integer('active'),
+  },
+  (t) => [primaryKey({ columns: [t.licenseId, t.takenAt] })],
+);
+
+export const importRuns = pgTable(
+  'import_runs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    source: text('source').notNull(),
+    /** `cli`, `schedule`, ... */
+    trigger: text('trigger').notNull(),
+    startedAt: tz('started_at').notNull().defaultNow(),
+    finishedAt: tz('finished_at'),
+    /** `running`, `succeeded`, `failed`. */
+    outcome: text('outcome').notNull().default('running'),
+    counts: jsonb('counts').$type<Record<string, number>>().notNull().default({}),
+    error: text('error'),
+  },
+  (t) => [index('import_runs_source_idx').on(t.source, t.startedAt)],
+);
+
+/** Append-only: a database trigger rejects UPDATE and DELETE. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: tz('at').notNull().defaultNow(),
+    actor: text('actor').notNull(),
+    /** `cli`, `slack`, `teams`, `web`, `system`. */
+    surface: text('surface').notNull(),
+    action: text('action').notNull(),
+    target: text('target'),
+    before: jsonb('before'),
+    after: jsonb('after'),
+  },
+  (t) => [index('audit_at_idx').on(t.at), index('audit_actor_idx').on(t.actor)],
+);
+
+// Staging: an import streams vendor pages here, then switches them into the inventory in one transaction.
+export const stagingSubscriptions = pgTable(
+  'staging_subscriptions',
+  {
+    runId: bigint('run_id', { mode: 'number' }).notNull(),
+    vendorKey: text('vendor_key').notNull(),
+    vendor: text('vendor').notNull(),
+    sku: text('sku').notNull(),
+    name: text('name').notNull(),
+    licenseModel: text('license_model'),
+    unlimited: boolean('unlimited').notNull(),
+    capabilityStatus: text('capability_status').notNull(),
+    consumedUnits: integer('consumed_units').notNull(),
+    enabledUnits: integer('enabled_units').notNull(),
+    suspendedUnits: integer('suspended_units').notNull(),
+    warningUnits: integer('warning_units').notNull(),
+    lockedOutUnits: integer('locked_out_units').notNull(),
+    isTrial: boolean('is_trial').notNull(),
+    nextLifecycleAt: tz('next_lifecycle_at'),
+    usageSignal: boolean('usage_signal').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.vendorKey] })],
+);
+
+export const stagingAccounts = pgTable(
+  'staging_accounts',
+  {
+    runId: bigint('run_id', { mode: 'number' }).notNull(),
+    subscriptionKey: text('subscription_key').notNull(),
+    vendorAccountId: text('vendor_account_id').notNull(),
+    email: text('email'),
+    login: text('login'),
+    accountEnabled: boolean('account_enabled').notNull(),
+    groupInherited: boolean('group_inherited').notNull(),
+    assignedAt: tz('assigned_at'),
+    lastActivityAt: tz('last_activity_at'),
+    lastActivitySource: text('last_activity_source'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.subscriptionKey, t.vendorAccountId] })],
+);
+
+export const stagingPersons = pgTable(
+  'staging_persons',
+  {
+    runId: bigint('run_id', { mode: 'number' }).notNull(),
+    email: text('email').notNull(),
+    aliases: text('aliases').array().notNull(),
+    displayName: text('display_name'),
+    department: text('department'),
+    costCenter: text('cost_center'),
+    managerEmail: text('manager_email'),
+    enabled: boolean('enabled').notNull(),
+    departedAt: tz('departed_at'),
+    externalId: text('external_id'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.email] })],
+);
+
+/**
+ * Licenses with what the seed derives from them: type (`SaaS`, or `Subscription` once the SKU is in the catalog),
+ * status (`invalid` while purchase information, product or pool is missing; else `used`/`unused` = requirements
+ * made or not) and purchased usage rights (null when unlimited).
+ */
+export const licenseOverview = pgView('license_overview', {
+  id: bigint('id', { mode: 'number' }).notNull(),
+  source: text('source').notNull(),
+  vendor: text('vendor').notNull(),
+  sku: text('sku').notNull(),
+  name: text('name').notNull(),
+  productId: bigint('product_id', { mode: 'number' }),
+  product: text('product'),
+  publisher: text('publisher'),
+  type: text('type').notNull(),
+  status: text('status').notNull(),
+  licenseModel: text('license_model').notNull(),
+  unlimited: boolean('unlimited').notNull(),
+  purchased: integer('purchased'),
+  capabilityStatus: text('capability_status').notNull(),
+  consumedUnits: integer('consumed_units').notNull(),
+  enabledUnits: integer('enabled_units').notNull(),
+  suspendedUnits: integer('suspended_units').notNull(),
+  warningUnits: integer('warning_units').notNull(),
+  lockedOutUnits: integer('locked_out_units').notNull(),
+  available: integer('available'),
+  present: boolean('present').notNull(),
+  lastImportAt: tz('last_import_at').notNull(),
+}).as(sql`
+  SELECT l.id, l.source, l.vendor, l.sku, l.name, l.product_id, p.name AS product, p.publisher,
+    CASE WHEN ps.sku IS NULL THEN 'SaaS' ELSE 'Subscription' END AS type,
+    CASE
+      WHEN l.product_id IS NULL OR l.pool_id IS NULL OR l.unit_price IS NULL OR l.currency IS NULL THEN 'invalid'
+      WHEN EXISTS (SELECT 1 FROM license_requirements r WHERE r.license_id = l.id) THEN 'used'
+      ELSE 'unused'
+    END AS status,
+    l.license_model, l.unlimited,
+    CASE WHEN l.unlimited THEN NULL ELSE l.enabled_units + l.warning_units END AS purchased,
+    l.capability_status, l.consumed_units, l.enabled_units, l.suspended_units, l.warning_units,
+    l.locked_out_units,
+    CASE WHEN l.unlimited THEN NULL ELSE GREATEST(l.enabled_units + l.warning_units - l.consumed_units, 0) END
+      AS available,
+    l.present, l.last_import_at
+  FROM licenses l
+  LEFT JOIN products p ON p.id = l.product_id
+  LEFT JOIN product_skus ps ON ps.sku = lower(l.sku)
+`);
