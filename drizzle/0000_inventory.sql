@@ -26,8 +26,13 @@ CREATE TABLE "cloud_subscribers" (
 	"account_kind" text DEFAULT 'person' NOT NULL,
 	"note" text,
 	"first_import_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"last_import_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "import_leases" (
+	"source" text PRIMARY KEY NOT NULL,
+	"run_id" bigint NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "import_runs" (

@@ -60,7 +60,9 @@ export const VARIABLES = {
 export type VariableName = keyof typeof VARIABLES;
 
 type Shape = { [K in VariableName]: (typeof VARIABLES)[K]['schema'] };
-const shape = Object.fromEntries(Object.entries(VARIABLES).map(([k, v]) => [k, v.schema])) as unknown as Shape;
+const shape = Object.fromEntries(
+  Object.entries(VARIABLES).map(([k, v]) => [k, v.schema]),
+) as unknown as Shape;
 const schema = z.object(shape);
 export type Config = z.infer<typeof schema>;
 
@@ -85,7 +87,9 @@ export function readDotenv(dir: string = process.cwd()): Record<string, string> 
  * Parses the environment once. Empty strings count as unset, so a blank line in `.env` means "use the default".
  * @throws ConfigError naming the first bad variable
  */
-export function loadConfig(env: Record<string, string | undefined> = { ...readDotenv(), ...process.env }): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = { ...readDotenv(), ...process.env },
+): Config {
   const input: Record<string, string> = {};
   for (const name of Object.keys(VARIABLES)) {
     const value = env[name];
@@ -108,7 +112,8 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   if (issue.code === 'invalid_value') return `expected one of ${issue.values.map(String).join(', ')}`;
   if (issue.code === 'too_small') return `expected at least ${String(issue.minimum)}`;
   if (issue.code === 'too_big') return `expected at most ${String(issue.maximum)}`;
-  if (issue.code === 'invalid_type') return `expected ${issue.expected === 'int' ? 'a whole number' : issue.expected}`;
+  if (issue.code === 'invalid_type')
+    return `expected ${issue.expected === 'int' ? 'a whole number' : issue.expected}`;
   if (issue.code === 'invalid_format') return `expected ${issue.message}`;
   return issue.message;
 }

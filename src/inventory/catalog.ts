@@ -8,7 +8,11 @@ export interface CatalogEntry {
   licenseModel?: 'named_user' | 'device' | 'concurrent' | 'unlimited';
 }
 
-const microsoft = (sku: string, product: string, licenseModel?: CatalogEntry['licenseModel']): CatalogEntry => ({
+const microsoft = (
+  sku: string,
+  product: string,
+  licenseModel?: CatalogEntry['licenseModel'],
+): CatalogEntry => ({
   publisher: 'Microsoft',
   product,
   sku,

@@ -57,7 +57,10 @@ function readLock(dir: string): LockContent | undefined {
  * Finds the address of a live process that serves `dataDir`, waiting while it starts up.
  * Returns undefined when no live process holds the directory.
  */
-export async function findRunningServer(dataDir: string, waitMs = 60_000): Promise<EmbeddedAddress | undefined> {
+export async function findRunningServer(
+  dataDir: string,
+  waitMs = 60_000,
+): Promise<EmbeddedAddress | undefined> {
   const dir = resolve(dataDir);
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -78,7 +81,10 @@ function takeLock(dir: string): void {
   const file = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(file, JSON.stringify({ pid: process.pid } satisfies LockContent), { flag: 'wx', mode: 0o600 });
+      writeFileSync(file, JSON.stringify({ pid: process.pid } satisfies LockContent), {
+        flag: 'wx',
+        mode: 0o600,
+      });
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { seedCatalog } from '../inventory/catalog.ts';
 import type { Store } from './store.ts';
 

@@ -122,7 +122,9 @@ export const licenses = pgTable(
     /** The vendor's display name of the plan. */
     name: text('name').notNull(),
     /** Set from the catalog by SKU, or by hand. */
-    productId: bigint('product_id', { mode: 'number' }).references(() => products.id, { onDelete: 'set null' }),
+    productId: bigint('product_id', { mode: 'number' }).references(() => products.id, {
+      onDelete: 'set null',
+    }),
     /** Set by hand when the product was chosen explicitly (catalog matching then leaves it alone). */
     productPinned: boolean('product_pinned').notNull().default(false),
     poolId: bigint('pool_id', { mode: 'number' }).references(() => licensePools.id, { onDelete: 'set null' }),
@@ -196,17 +198,15 @@ export const cloudSubscribers = pgTable(
     /** `person` (default), `service`, `shared`, `external`: only person accounts need a match. */
     accountKind: text('account_kind').notNull().default('person'),
     note: text('note'),
+    /** First import that saw the account. Its last import date is its license's. */
     firstImportAt: tz('first_import_at').notNull().defaultNow(),
-    lastImportAt: tz('last_import_at').notNull().defaultNow(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('subscribers_license_account_uq').on(t.licenseId, t.vendorAccountId),
     index('subscribers_email_idx').on(sql`lower(${t.email})`),
     index('subscribers_person_idx').on(t.personId),
-    index('subscribers_clearing_idx')
-      .on(t.licenseId)
-      .where(sql`${t.personId} IS NULL AND ${t.isActive}`),
+    index('subscribers_clearing_idx').on(t.licenseId).where(sql`${t.personId} IS NULL AND ${t.isActive}`),
   ],
 );
 
@@ -224,7 +224,10 @@ export const licenseRequirements = pgTable(
     /** The requirement (and an inactive subscriber behind it) is kept at least until then. */
     minEntitlementUntil: tz('min_entitlement_until').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.personId, t.licenseId] }), index('requirements_license_idx').on(t.licenseId)],
+  (t) => [
+    primaryKey({ columns: [t.personId, t.licenseId] }),
+    index('requirements_license_idx').on(t.licenseId),
+  ],
 );
 
 /** Per-license counts at each import, for trends. */
@@ -242,6 +245,16 @@ export const licenseSnapshots = pgTable(
   },
   (t) => [primaryKey({ columns: [t.licenseId, t.takenAt] })],
 );
+
+/**
+ * One running import per source, across processes and replicas: a lease renewed while the import runs, so a
+ * crashed importer's lease expires and the next run takes over (and clears what the dead one staged).
+ */
+export const importLeases = pgTable('import_leases', {
+  source: text('source').primaryKey(),
+  runId: bigint('run_id', { mode: 'number' }).notNull(),
+  expiresAt: tz('expires_at').notNull(),
+});
 
 export const importRuns = pgTable(
   'import_runs',

@@ -42,7 +42,10 @@ export function describeDatabaseUrl(url: string): string {
  * Opens the store. With DATABASE_URL: a pool to that server. Without it: the embedded database — through the
  * running service when one holds the data directory (`preferRunning`, what CLI commands do), else opened here.
  */
-export async function openStore(config: StoreConfig, options: { preferRunning?: boolean } = {}): Promise<Store> {
+export async function openStore(
+  config: StoreConfig,
+  options: { preferRunning?: boolean } = {},
+): Promise<Store> {
   if (config.DATABASE_URL) {
     const location = describeDatabaseUrl(config.DATABASE_URL);
     const pool = new pg.Pool({
@@ -111,6 +114,8 @@ async function probe(pool: pg.Pool, what: string): Promise<void> {
     await pool.query('SELECT 1');
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw new StoreUnavailableError(`${what}: ${(error as Error).message || (error as { code?: string }).code}`);
+    throw new StoreUnavailableError(
+      `${what}: ${(error as Error).message || (error as { code?: string }).code}`,
+    );
   }
 }

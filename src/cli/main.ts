@@ -1,0 +1,205 @@
+/**
+ * The `seatkeeper` command line: operations (start, migrate, import, export) and every query command of the
+ * registry. Exit codes: 0 success (also for a query that matches nothing), 1 failure, 2 usage error, 3 denied.
+ */
+import type { Writable } from 'node:stream';
+import {
+  bindArgs,
+  COMMANDS,
+  type CommandSpec,
+  executeCommand,
+  findCommand,
+  splitTokens,
+  usageLine,
+} from '../../handlers/registry.ts';
+import { type Actor, type HandlerContext, operatorActor } from '../../handlers/types.ts';
+import { type Config, ConfigError, loadConfig, readDotenv } from '../config/config.ts';
+import { createLogger } from '../log.ts';
+import { startService } from '../service.ts';
+import { migrateStore } from '../store/migrate.ts';
+import { openStore, type Store, StoreUnavailableError } from '../store/store.ts';
+import { renderOutput } from './render.ts';
+
+export interface CliIo {
+  stdout: Writable;
+  stderr: Writable;
+  env: Record<string, string | undefined>;
+  /** Resolves when the process should stop (`start` waits on it); defaults to SIGTERM/SIGINT. */
+  stopSignal?: Promise<unknown>;
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, denied: 3 } as const;
+
+const OPERATIONS = [
+  ['start', 'Run the service: HTTP server, jobs, chat surfaces and scheduled imports'],
+  ['migrate', 'Apply database migrations'],
+] as const;
+
+export function usage(): string {
+  const lines = [
+    'Usage: seatkeeper <command> [arguments] [--json]',
+    '',
+    'Operations:',
+    ...OPERATIONS.map(([name, summary]) => `  ${name}\n      ${summary}`),
+    '',
+    'Queries (add --json for machine-readable output):',
+    ...COMMANDS.filter((c) => c.surfaces.includes('cli')).map((c) => `  ${usageLine(c)}\n      ${c.summary}`),
+    '',
+    'Configuration comes from the environment (and .env); see README, "Configuration".',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+class UsageError extends Error {}
+
+/** Runs one CLI invocation; returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined) {
+    io.stderr.write(usage());
+    return EXIT.usage;
+  }
+  if (verb === '--help' || verb === '-h' || verb === 'help') {
+    io.stdout.write(usage());
+    return EXIT.ok;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(io.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr.write(`${error.message}\n`);
+      return EXIT.failure;
+    }
+    throw error;
+  }
+  try {
+    if (verb === 'start') return await runStart(config, rest, io);
+    if (verb === 'migrate') return await runMigrate(config, rest, io);
+    const command = findCommand(verb);
+    if (!command?.surfaces.includes('cli')) {
+      io.stderr.write(`Unknown command '${verb}'.\n\n${usage()}`);
+      return EXIT.usage;
+    }
+    return await runQuery(config, command, rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`${error.message}\n\n${usage()}`);
+      return EXIT.usage;
+    }
+    if (error instanceof StoreUnavailableError) {
+      io.stderr.write(`${error.message}\n`);
+      return EXIT.failure;
+    }
+    throw error;
+  }
+}
+
+function noArguments(verb: string, rest: readonly string[]): void {
+  if (rest.length > 0) throw new UsageError(`'${verb}' takes no arguments (got '${rest[0]}').`);
+}
+
+async function runStart(config: Config, rest: readonly string[], io: CliIo): Promise<number> {
+  noArguments('start', rest);
+  const log = createLogger(config.LOG_LEVEL, io.stdout);
+  const service = await startService(config, log);
+  await (io.stopSignal ?? waitForSignal());
+  log.info('stopping');
+  await service.stop();
+  return EXIT.ok;
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+async function runMigrate(config: Config, rest: readonly string[], io: CliIo): Promise<number> {
+  noArguments('migrate', rest);
+  const store = await openStore(config, { preferRunning: true });
+  try {
+    await migrateStore(store);
+    io.stdout.write(`Migrations applied (${store.location}).\n`);
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Opens the store for a CLI command; a fresh embedded database is migrated first, a bare server is refused. */
+export async function openCliStore(config: Config): Promise<Store> {
+  const store = await openStore(config, { preferRunning: true });
+  try {
+    if (store.servesEmbedded) {
+      await migrateStore(store);
+    } else {
+      const found = await store.pool.query<{ t: string | null }>(`SELECT to_regclass('licenses')::text AS t`);
+      if (!found.rows[0]?.t) {
+        throw new StoreUnavailableError(
+          `The database (${store.location}) has no Seatkeeper tables yet: run 'seatkeeper migrate' or start the service.`,
+        );
+      }
+    }
+    return store;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+function cliContext(store: Store, config: Config, actor: Actor = operatorActor()): HandlerContext {
+  return { store, config, actor, now: () => new Date() };
+}
+
+async function runQuery(
+  config: Config,
+  command: CommandSpec,
+  rest: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  const spec = [...command.args, { name: 'json', kind: 'flag' as const, description: 'print JSON' }];
+  const split = splitTokens(rest, spec);
+  if (!split.ok) throw new UsageError(`${split.error.message} Usage: seatkeeper ${usageLine(command)}`);
+  const json = split.value.options.json === true;
+  delete split.value.options.json;
+  const bound = bindArgs(command, split.value);
+  if (!bound.ok) throw new UsageError(`${bound.error.message} Usage: seatkeeper ${usageLine(command)}`);
+
+  const store = await openCliStore(config);
+  try {
+    const result = await executeCommand(cliContext(store, config), command, bound.value);
+    if (!result.ok) {
+      io.stderr.write(`${result.error.message}\n`);
+      if (result.error.code === 'NOT_AUTHORIZED') return EXIT.denied;
+      if (result.error.code === 'INVALID_ARGUMENT') return EXIT.usage;
+      return EXIT.failure;
+    }
+    const output = result.value;
+    if (json) {
+      io.stdout.write(`${JSON.stringify(output.rows, null, 2)}\n`);
+    } else {
+      io.stdout.write(renderOutput(output));
+    }
+    if (output.rows.length > 0 && output.total > output.rows.length) {
+      const offset = Number(bound.value.offset ?? 0);
+      io.stderr.write(
+        `Showing ${offset + 1}–${offset + output.rows.length} of ${output.total}; use --limit and --offset for more.\n`,
+      );
+    }
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+// Loaded from bin/seatkeeper.js: run with the real process.
+export async function run(): Promise<void> {
+  const code = await main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: { ...readDotenv(), ...process.env },
+  });
+  process.exitCode = code;
+}

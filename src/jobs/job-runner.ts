@@ -1,0 +1,110 @@
+/**
+ * Scheduled and background work on Agenda, stored in the same PostgreSQL database as the inventory. Jobs survive
+ * restarts (they are rows) and run once across replicas (Agenda locks a job row before running it).
+ *
+ * Later features add jobs by registering a `JobDefinition`; nothing else needs to know Agenda.
+ */
+import { PostgresBackend } from '@agendajs/postgres-backend';
+import { Agenda, type Job } from 'agenda';
+import type { Metrics } from '../http/metrics.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/store.ts';
+
+export interface JobDefinition<Data = Record<string, unknown>> {
+  name: string;
+  /** Repeat interval (`'6 hours'`, `'30 minutes'`, a cron expression); omitted for jobs enqueued on demand. */
+  every?: string;
+  /** How long a run may hold its lock before another replica may take it over. */
+  lockLifetimeMs?: number;
+  /** Concurrent runs of this job in one process. */
+  concurrency?: number;
+  run(data: Data, job: Job<Data>): Promise<void>;
+}
+
+export interface JobRunnerOptions {
+  store: Store;
+  log: Logger;
+  metrics?: Metrics;
+  /** How often to look for due jobs, in seconds. */
+  pollSeconds: number;
+  /** Identifies this process in the job table (`last_modified_by`). */
+  name?: string;
+}
+
+export class JobRunner {
+  private readonly agenda: Agenda;
+  private readonly definitions = new Map<string, JobDefinition<never>>();
+  private started = false;
+
+  constructor(private readonly options: JobRunnerOptions) {
+    const { store } = options;
+    // The embedded database does not carry NOTIFY between connections, so there the runner relies on polling.
+    const backend =
+      store.kind === 'embedded'
+        ? new PostgresBackend({ pool: store.pool, disableNotifications: true })
+        : new PostgresBackend({ pool: store.pool });
+    this.agenda = new Agenda({
+      backend,
+      name: options.name ?? `seatkeeper-${process.pid}`,
+      processEvery: options.pollSeconds * 1000,
+      defaultLockLifetime: 10 * 60_000,
+    });
+    this.agenda.on('error', (error: Error) => options.log.error({ err: error }, 'job runner error'));
+  }
+
+  /** Registers a job. Call before `start()`. */
+  define<Data>(definition: JobDefinition<Data>): void {
+    if (this.definitions.has(definition.name)) throw new Error(`job '${definition.name}' is defined twice`);
+    this.definitions.set(definition.name, definition as JobDefinition<never>);
+    const { log, metrics } = this.options;
+    this.agenda.define<Data>(
+      definition.name,
+      async (job) => {
+        const started = process.hrtime.bigint();
+        const jobLog = log.child({ job: definition.name, jobId: String(job.attrs._id ?? '') });
+        try {
+          await definition.run(job.attrs.data as Data, job);
+          metrics?.jobRuns.inc({ job: definition.name, outcome: 'succeeded' });
+        } catch (error) {
+          metrics?.jobRuns.inc({ job: definition.name, outcome: 'failed' });
+          jobLog.error({ err: error }, 'job failed');
+          throw error;
+        } finally {
+          metrics?.jobDuration.observe(
+            { job: definition.name },
+            Number(process.hrtime.bigint() - started) / 1e9,
+          );
+        }
+      },
+      { lockLifetime: definition.lockLifetimeMs, concurrency: definition.concurrency ?? 1 },
+    );
+  }
+
+  /** Starts processing and (re)schedules every repeating job; a repeating job exists once however many replicas. */
+  async start(): Promise<void> {
+    await this.agenda.start();
+    for (const definition of this.definitions.values()) {
+      if (definition.every)
+        await this.agenda.every(definition.every, definition.name, {}, { skipImmediate: true });
+    }
+    this.started = true;
+  }
+
+  get isRunning(): boolean {
+    return this.started;
+  }
+
+  /** Enqueues a run of `name` now; any replica may pick it up. */
+  async enqueue(name: string, data: Record<string, unknown> = {}): Promise<string> {
+    if (!this.definitions.has(name)) throw new Error(`no job named '${name}'`);
+    const job = await this.agenda.now(name, data);
+    return String(job.attrs._id);
+  }
+
+  /** Stops taking jobs and unlocks the ones this process holds, so another replica can run them. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.agenda.stop(false);
+  }
+}
