@@ -473,7 +473,7 @@ async function switchLicenses(db: Queryable, source: string, runId: number, now:
        usage_signal, present, first_import_at, last_import_at, updated_at)
      SELECT $2, s.vendor_key, s.vendor, s.sku, s.name,
        COALESCE(s.license_model, old.license_model, ps.license_model, 'named_user'),
-       s.unlimited OR COALESCE(s.license_model, old.license_model, ps.license_model) = 'unlimited',
+       s.unlimited OR COALESCE(s.license_model, old.license_model, ps.license_model, '') = 'unlimited',
        s.capability_status, s.consumed_units, s.enabled_units, s.suspended_units, s.warning_units,
        s.locked_out_units, s.is_trial, s.next_lifecycle_at, s.usage_signal, true, $3, $3, $3
      FROM staging_subscriptions s
