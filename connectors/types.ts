@@ -80,6 +80,30 @@ export interface ConnectorCapabilities {
   removal: boolean;
 }
 
+/** One seat to act on, as the inventory knows it. */
+export interface SeatRef {
+  subscriptionKey: string;
+  /** Publisher part number of the subscription. */
+  sku: string;
+  accountId: string;
+  email: string | null;
+  login: string | null;
+}
+
+/** What the vendor said to a removal. `retryable` failures (throttling, outages) may be tried again later. */
+export type RemovalResult =
+  | { ok: true; detail?: string }
+  | { ok: false; reason: string; code?: string; retryable: boolean };
+
+/** Hooks a connector may use; all optional. */
+export interface ConnectorDeps {
+  /** Called before each retried vendor call (logs, metrics). */
+  onRetry?: (info: { endpoint: string; attempt: number; waitMs: number; reason: string }) => void;
+  /** Replaces waiting (tests). */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => Date;
+}
+
 /** A source of subscriptions, accounts, usage and persons. */
 export interface Connector {
   /** The import source name, e.g. `m365`; licenses are owned by (source, subscription key). */
@@ -89,4 +113,6 @@ export interface Connector {
   accounts(): AsyncIterable<VendorAccount[]>;
   usage?(): AsyncIterable<UsageSignal[]>;
   persons?(): AsyncIterable<DirectoryPerson[]>;
+  /** Removes one seat through the vendor's API; present when `capabilities.removal`. */
+  removeSeat?(seat: SeatRef): Promise<RemovalResult>;
 }

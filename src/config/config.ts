@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 
+const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+/, 'an https:// URL');
+
 /**
  * Every environment variable Seatkeeper reads, with its documentation. This list is the only place that reads
  * `process.env`; README's configuration table and `.env.example` are checked against it by a test.
@@ -55,6 +57,124 @@ export const VARIABLES = {
     schema: z.coerce.number().int().min(0).max(3650).default(90),
     example: '90',
   },
+  SEATKEEPER_IMPORT_INTERVAL: {
+    doc: 'How often each configured connector imports (an interval such as `6 hours` or `30 minutes`). One run at a time per connector, across replicas.',
+    schema: z
+      .string()
+      .regex(/^\d+ (minute|minutes|hour|hours|day|days)$/, 'an interval such as `6 hours` or `30 minutes`')
+      .default('6 hours'),
+    example: '6 hours',
+  },
+  PERSON_SOURCE: {
+    doc: 'Which connector is the directory of persons: `m365`, `google` or `csv`. Unset: the first configured of m365, google.',
+    schema: z.enum(['m365', 'google', 'csv']).optional(),
+    example: 'm365',
+  },
+  M365_TENANT_ID: {
+    doc: 'Microsoft 365: directory (tenant) id of the app registration used to read licenses, users and reports.',
+    schema: z.string().min(1).optional(),
+    example: '00000000-0000-0000-0000-000000000000',
+  },
+  M365_CLIENT_ID: {
+    doc: 'Microsoft 365: application (client) id.',
+    schema: z.string().min(1).optional(),
+    example: '00000000-0000-0000-0000-000000000000',
+  },
+  M365_CLIENT_SECRET: {
+    doc: 'Microsoft 365: client secret (secret).',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
+  GRAPH_BASE_URL: {
+    doc: 'Microsoft Graph endpoint (override for sovereign clouds or a proxy).',
+    schema: httpsUrl.default('https://graph.microsoft.com'),
+    example: 'https://graph.microsoft.com',
+  },
+  MS_LOGIN_URL: {
+    doc: 'Microsoft identity platform endpoint that issues tokens.',
+    schema: httpsUrl.default('https://login.microsoftonline.com'),
+    example: 'https://login.microsoftonline.com',
+  },
+  ADOBE_ORG_ID: {
+    doc: 'Adobe Admin Console: organization id (`…@AdobeOrg`).',
+    schema: z.string().min(1).optional(),
+    example: '0000000000000000000@AdobeOrg',
+  },
+  ADOBE_CLIENT_ID: {
+    doc: 'Adobe: OAuth server-to-server client id (also sent as `X-Api-Key`).',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
+  ADOBE_CLIENT_SECRET: {
+    doc: 'Adobe: OAuth server-to-server client secret (secret).',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
+  ADOBE_UMAPI_URL: {
+    doc: 'Adobe User Management API endpoint.',
+    schema: httpsUrl.default('https://usermanagement.adobe.io'),
+    example: 'https://usermanagement.adobe.io',
+  },
+  ADOBE_IMS_URL: {
+    doc: 'Adobe IMS endpoint that issues tokens.',
+    schema: httpsUrl.default('https://ims-na1.adobelogin.com'),
+    example: 'https://ims-na1.adobelogin.com',
+  },
+  GOOGLE_SERVICE_ACCOUNT_FILE: {
+    doc: 'Google Workspace: path to the service account JSON key (domain-wide delegation) (secret).',
+    schema: z.string().min(1).optional(),
+    example: '/etc/seatkeeper/google-service-account.json',
+  },
+  GOOGLE_ADMIN_SUBJECT: {
+    doc: 'Google Workspace: the admin user the service account acts as.',
+    schema: z.string().min(1).optional(),
+    example: 'admin@example.com',
+  },
+  GOOGLE_CUSTOMER_ID: {
+    doc: 'Google Workspace: customer id.',
+    schema: z.string().min(1).default('my_customer'),
+    example: 'my_customer',
+  },
+  GOOGLE_TOKEN_URL: {
+    doc: 'Google OAuth2 token endpoint.',
+    schema: httpsUrl.default('https://oauth2.googleapis.com/token'),
+    example: 'https://oauth2.googleapis.com/token',
+  },
+  GOOGLE_DIRECTORY_URL: {
+    doc: 'Google Admin SDK Directory API endpoint.',
+    schema: httpsUrl.default('https://admin.googleapis.com'),
+    example: 'https://admin.googleapis.com',
+  },
+  GOOGLE_LICENSING_URL: {
+    doc: 'Google Enterprise License Manager API endpoint.',
+    schema: httpsUrl.default('https://licensing.googleapis.com'),
+    example: 'https://licensing.googleapis.com',
+  },
+  GITHUB_TOKEN: {
+    doc: 'GitHub: token of an organization owner with Copilot billing access (secret).',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
+  GITHUB_ORG: {
+    doc: 'GitHub: organization whose Copilot seats are imported.',
+    schema: z.string().min(1).optional(),
+    example: 'example-org',
+  },
+  GITHUB_LOGIN_EMAILS: {
+    doc: 'GitHub: CSV file mapping logins to e-mails (`login,email` header), for seat holders without a public e-mail.',
+    schema: z.string().min(1).optional(),
+    example: '/etc/seatkeeper/github-logins.csv',
+  },
+  GITHUB_API_URL: {
+    doc: 'GitHub REST API endpoint (GitHub Enterprise Server: `https://HOST/api/v3`).',
+    schema: httpsUrl.default('https://api.github.com'),
+    example: 'https://api.github.com',
+  },
+  CSV_DIR: {
+    doc: 'Directory with CSV exports to import as the `csv` connector: `subscriptions.csv`, `accounts.csv` and/or `persons.csv` (columns in README).',
+    schema: z.string().min(1).optional(),
+    example: '/var/lib/seatkeeper/csv',
+  },
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -96,7 +216,10 @@ export function loadConfig(
     if (value !== undefined && value.trim() !== '') input[name] = value.trim();
   }
   const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    checkGroups(parsed.data);
+    return parsed.data;
+  }
   const issue = parsed.error.issues[0];
   const variable = String(issue?.path[0] ?? 'configuration');
   const got = input[variable];
@@ -122,4 +245,43 @@ const SECRET_PATTERN = /(SECRET|TOKEN|PASSWORD|DATABASE_URL|KEY)/;
 /** Variables whose values never appear in logs or error messages. */
 export function isSecret(name: string): boolean {
   return SECRET_PATTERN.test(name);
+}
+
+/** Variables that only make sense together: a connector is configured when all of its group are set. */
+export const CONNECTOR_GROUPS = {
+  m365: ['M365_TENANT_ID', 'M365_CLIENT_ID', 'M365_CLIENT_SECRET'],
+  adobe: ['ADOBE_ORG_ID', 'ADOBE_CLIENT_ID', 'ADOBE_CLIENT_SECRET'],
+  google: ['GOOGLE_SERVICE_ACCOUNT_FILE', 'GOOGLE_ADMIN_SUBJECT'],
+  github: ['GITHUB_TOKEN', 'GITHUB_ORG'],
+  csv: ['CSV_DIR'],
+} as const satisfies Record<string, readonly VariableName[]>;
+
+export type ConnectorName = keyof typeof CONNECTOR_GROUPS;
+
+/** The connectors whose configuration is complete, in a fixed order. */
+export function configuredConnectors(config: Config): ConnectorName[] {
+  return (Object.keys(CONNECTOR_GROUPS) as ConnectorName[]).filter((name) =>
+    CONNECTOR_GROUPS[name].every((v) => config[v] !== undefined),
+  );
+}
+
+/** A half-configured connector is an operator's mistake: say which variable is missing. */
+function checkGroups(config: Config): void {
+  for (const [name, variables] of Object.entries(CONNECTOR_GROUPS)) {
+    const set = variables.filter((v) => config[v] !== undefined);
+    const missing = variables.find((v) => config[v] === undefined);
+    if (set.length > 0 && missing) {
+      throw new ConfigError(
+        missing,
+        `Configuration error: ${missing} is invalid: expected a value, because ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set for the ${name} connector (it is not set). See README, "Configuration".`,
+      );
+    }
+  }
+  if (config.PERSON_SOURCE && !configuredConnectors(config).includes(config.PERSON_SOURCE)) {
+    const needed = CONNECTOR_GROUPS[config.PERSON_SOURCE].join(', ');
+    throw new ConfigError(
+      'PERSON_SOURCE',
+      `Configuration error: PERSON_SOURCE is invalid: expected a configured connector, but ${config.PERSON_SOURCE} is not configured (set ${needed}) (got '${config.PERSON_SOURCE}'). See README, "Configuration".`,
+    );
+  }
 }
