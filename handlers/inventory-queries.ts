@@ -162,7 +162,7 @@ export async function whoHas(
      WHERE ${filter}
      ORDER BY s.is_active DESC, lower(COALESCE(s.email, s.login)), l.sku, s.id
      LIMIT $2 OFFSET $3`,
-    [query, args.limit, args.offset, likePattern(query)],
+    byEmail ? [query, args.limit, args.offset] : [query, args.limit, args.offset, likePattern(query)],
   );
   return ok({ total: result.rows[0]?.total ?? 0, rows: result.rows.map(toSubscriberRow) });
 }

@@ -241,7 +241,7 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   return issue.message;
 }
 
-const SECRET_PATTERN = /(SECRET|TOKEN|PASSWORD|DATABASE_URL|KEY)/;
+const SECRET_PATTERN = /(_SECRET|_TOKEN|_PASSWORD|_KEY|^DATABASE_URL|_SERVICE_ACCOUNT_FILE)$/;
 /** Variables whose values never appear in logs or error messages. */
 export function isSecret(name: string): boolean {
   return SECRET_PATTERN.test(name);
