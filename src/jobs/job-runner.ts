@@ -10,6 +10,8 @@ import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 
+const SCHEMA_LOCK = 7_310_214_002;
+
 export interface JobDefinition<Data = Record<string, unknown>> {
   name: string;
   /** Repeat interval (`'6 hours'`, `'30 minutes'`, a cron expression); omitted for jobs enqueued on demand. */
@@ -32,62 +34,84 @@ export interface JobRunnerOptions {
 }
 
 export class JobRunner {
-  private readonly agenda: Agenda;
+  private agenda?: Agenda;
   private readonly definitions = new Map<string, JobDefinition<never>>();
   private started = false;
 
-  constructor(private readonly options: JobRunnerOptions) {
-    const { store } = options;
-    // The embedded database does not carry NOTIFY between connections, so there the runner relies on polling.
-    const backend =
-      store.kind === 'embedded'
-        ? new PostgresBackend({ pool: store.pool, disableNotifications: true })
-        : new PostgresBackend({ pool: store.pool });
-    this.agenda = new Agenda({
-      backend,
-      name: options.name ?? `seatkeeper-${process.pid}`,
-      processEvery: options.pollSeconds * 1000,
-      defaultLockLifetime: 10 * 60_000,
-    });
-    this.agenda.on('error', (error: Error) => options.log.error({ err: error }, 'job runner error'));
-  }
+  constructor(private readonly options: JobRunnerOptions) {}
 
   /** Registers a job. Call before `start()`. */
   define<Data>(definition: JobDefinition<Data>): void {
+    if (this.agenda) throw new Error(`job '${definition.name}' defined after the runner started`);
     if (this.definitions.has(definition.name)) throw new Error(`job '${definition.name}' is defined twice`);
     this.definitions.set(definition.name, definition as JobDefinition<never>);
-    const { log, metrics } = this.options;
-    this.agenda.define<Data>(
-      definition.name,
-      async (job) => {
-        const started = process.hrtime.bigint();
-        const jobLog = log.child({ job: definition.name, jobId: String(job.attrs._id ?? '') });
-        try {
-          await definition.run(job.attrs.data as Data, job);
-          metrics?.jobRuns.inc({ job: definition.name, outcome: 'succeeded' });
-        } catch (error) {
-          metrics?.jobRuns.inc({ job: definition.name, outcome: 'failed' });
-          jobLog.error({ err: error }, 'job failed');
-          throw error;
-        } finally {
-          metrics?.jobDuration.observe(
-            { job: definition.name },
-            Number(process.hrtime.bigint() - started) / 1e9,
-          );
-        }
-      },
-      { lockLifetime: definition.lockLifetimeMs, concurrency: definition.concurrency ?? 1 },
-    );
   }
 
   /** Starts processing and (re)schedules every repeating job; a repeating job exists once however many replicas. */
   async start(): Promise<void> {
-    await this.agenda.start();
+    const { store, log, metrics } = this.options;
+    await this.ensureSchema();
+    // The embedded database does not carry NOTIFY between connections, so there the runner relies on polling.
+    const backend = new PostgresBackend({
+      pool: store.pool,
+      ensureSchema: false,
+      disableNotifications: store.kind === 'embedded',
+    });
+    const agenda = new Agenda({
+      backend,
+      name: this.options.name ?? `seatkeeper-${process.pid}`,
+      processEvery: this.options.pollSeconds * 1000,
+      defaultLockLifetime: 10 * 60_000,
+    });
+    agenda.on('error', (error: Error) => log.error({ err: error }, 'job runner error'));
+    for (const definition of this.definitions.values()) {
+      agenda.define<unknown>(
+        definition.name,
+        async (job) => {
+          const started = process.hrtime.bigint();
+          try {
+            await definition.run(job.attrs.data as never, job as never);
+            metrics?.jobRuns.inc({ job: definition.name, outcome: 'succeeded' });
+          } catch (error) {
+            metrics?.jobRuns.inc({ job: definition.name, outcome: 'failed' });
+            log.error({ err: error, job: definition.name, jobId: String(job.attrs._id ?? '') }, 'job failed');
+            throw error;
+          } finally {
+            metrics?.jobDuration.observe(
+              { job: definition.name },
+              Number(process.hrtime.bigint() - started) / 1e9,
+            );
+          }
+        },
+        { lockLifetime: definition.lockLifetimeMs, concurrency: definition.concurrency ?? 1 },
+      );
+    }
+    this.agenda = agenda;
+    await agenda.start();
     for (const definition of this.definitions.values()) {
       if (definition.every)
-        await this.agenda.every(definition.every, definition.name, {}, { skipImmediate: true });
+        await agenda.every(definition.every, definition.name, {}, { skipImmediate: true });
     }
     this.started = true;
+  }
+
+  /** Creates Agenda's tables once: replicas starting together would otherwise race to create them. */
+  private async ensureSchema(): Promise<void> {
+    const client = await this.options.store.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+      try {
+        const exists = await client.query(`SELECT to_regclass('agenda_jobs') IS NOT NULL AS e`);
+        if (!exists.rows[0]?.e) {
+          const creator = new PostgresBackend({ pool: this.options.store.pool, disableNotifications: true });
+          await creator.connect();
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
   }
 
   get isRunning(): boolean {
@@ -96,6 +120,7 @@ export class JobRunner {
 
   /** Enqueues a run of `name` now; any replica may pick it up. */
   async enqueue(name: string, data: Record<string, unknown> = {}): Promise<string> {
+    if (!this.agenda) throw new Error('the job runner is not started');
     if (!this.definitions.has(name)) throw new Error(`no job named '${name}'`);
     const job = await this.agenda.now(name, data);
     return String(job.attrs._id);
@@ -105,6 +130,6 @@ export class JobRunner {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.agenda.stop(false);
+    await this.agenda?.stop(false);
   }
 }

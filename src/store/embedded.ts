@@ -65,7 +65,7 @@ export async function findRunningServer(
   const deadline = Date.now() + waitMs;
   for (;;) {
     const lock = readLock(dir);
-    if (!lock || lock.pid === process.pid || !isAlive(lock.pid)) return undefined;
+    if (!lock || !isAlive(lock.pid)) return undefined;
     if (lock.address) return lock.address;
     if (Date.now() > deadline) {
       throw new DataDirBusyError(
@@ -89,7 +89,7 @@ function takeLock(dir: string): void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const lock = readLock(dir);
-      if (lock && isAlive(lock.pid) && lock.pid !== process.pid) {
+      if (lock && isAlive(lock.pid)) {
         throw new DataDirBusyError(
           `The embedded database in ${dir} is in use by process ${lock.pid} (a running Seatkeeper). Stop it, or use DATABASE_URL.`,
         );

@@ -67,7 +67,8 @@ export async function createTestDatabase(backend: Backend = DEFAULT_BACKEND): Pr
     env,
     config,
     async open() {
-      const store = await openStore(config);
+      // A second store on the same embedded database connects through the first, as a CLI command would.
+      const store = await openStore(config, { preferRunning: true });
       opened.push(store);
       await migrateStore(store);
       return store;
