@@ -4,9 +4,11 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config/config.ts';
+import { CONNECTOR_NAMES, personSource } from '../connectors/index.ts';
+import { CONNECTOR_GROUPS, type Config, configuredConnectors } from './config/config.ts';
 import { createHttpApp, listen } from './http/http-server.ts';
 import { Metrics } from './http/metrics.ts';
+import { importSource } from './inventory/import-service.ts';
 import { JobRunner } from './jobs/job-runner.ts';
 import type { Logger } from './log.ts';
 import { migrateStore } from './store/migrate.ts';
@@ -33,16 +35,49 @@ export async function startService(config: Config, log: Logger): Promise<Service
     const metrics = new Metrics();
     const runner = new JobRunner({ store, log, metrics, pollSeconds: config.SEATKEEPER_JOB_POLL_SECONDS });
     jobs = runner;
+    const configured = configuredConnectors(config);
+    for (const name of CONNECTOR_NAMES) {
+      if (!configured.includes(name)) {
+        log.info(`connector ${name}: not configured (set ${CONNECTOR_GROUPS[name].join(', ')})`);
+        continue;
+      }
+      runner.define({
+        name: `import:${name}`,
+        every: config.SEATKEEPER_IMPORT_INTERVAL,
+        lockLifetimeMs: 60 * 60_000,
+        run: async () => {
+          const result = await importSource(store, config, name, { trigger: 'schedule', log, metrics });
+          log.info(
+            { connector: name, runId: result.runId, counts: result.counts },
+            `import ${name}: succeeded`,
+          );
+        },
+      });
+      const persons = personSource(config) === name ? ', person source' : '';
+      log.info(`connector ${name}: enabled, imports every ${config.SEATKEEPER_IMPORT_INTERVAL}${persons}`);
+    }
     await runner.start();
     log.info(`jobs: running (polling every ${config.SEATKEEPER_JOB_POLL_SECONDS}s)`);
+    if (configured.length === 0) {
+      log.info(
+        'No connector is configured: the inventory stays empty until one is. See README, "Configuration".',
+      );
+    }
+    // A connector that has not imported within its interval (e.g. on first start) imports now, not hours later.
+    const intervalMs = intervalToMs(config.SEATKEEPER_IMPORT_INTERVAL);
+    for (const name of configured) {
+      const last = await store.pool.query<{ finished_at: Date }>(
+        `SELECT max(finished_at) AS finished_at FROM import_runs WHERE source = $1 AND outcome = 'succeeded'`,
+        [name],
+      );
+      const finished = last.rows[0]?.finished_at;
+      if (!finished || Date.now() - finished.getTime() > intervalMs) await runner.enqueue(`import:${name}`);
+    }
 
     const app = createHttpApp({ store, metrics, log, jobsRunning: () => runner.isRunning });
     server = await listen(app, config.PORT, config.HOST);
     const port = (server.address() as AddressInfo).port;
     log.info({ port }, `http: listening on ${config.HOST}:${port} (/healthz, /readyz, /metrics)`);
-    log.info(
-      'slack: not configured; teams: not configured; connectors: none configured. See README, "Configuration".',
-    );
 
     const httpServer = server;
     return {
@@ -65,4 +100,11 @@ export async function startService(config: Config, log: Logger): Promise<Service
     await store.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** `6 hours`, `30 minutes`, `1 day` → milliseconds (the format the configuration accepts). */
+export function intervalToMs(interval: string): number {
+  const [count, unit] = interval.split(' ') as [string, string];
+  const unitMs = unit.startsWith('minute') ? 60_000 : unit.startsWith('hour') ? 3_600_000 : 86_400_000;
+  return Number(count) * unitMs;
 }

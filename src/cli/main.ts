@@ -3,6 +3,8 @@
  * registry. Exit codes: 0 success (also for a query that matches nothing), 1 failure, 2 usage error, 3 denied.
  */
 import type { Writable } from 'node:stream';
+import { CONNECTOR_NAMES, personSource } from '../../connectors/index.ts';
+import { csvField, EXPORTS, exportRows } from '../../handlers/export.ts';
 import {
   bindArgs,
   COMMANDS,
@@ -13,7 +15,16 @@ import {
   usageLine,
 } from '../../handlers/registry.ts';
 import { type Actor, type HandlerContext, operatorActor } from '../../handlers/types.ts';
-import { type Config, ConfigError, loadConfig, readDotenv } from '../config/config.ts';
+import {
+  type Config,
+  ConfigError,
+  type ConnectorName,
+  configuredConnectors,
+  loadConfig,
+  readDotenv,
+} from '../config/config.ts';
+import { ImportFailedError } from '../inventory/import-pipeline.ts';
+import { importSource } from '../inventory/import-service.ts';
 import { createLogger } from '../log.ts';
 import { startService } from '../service.ts';
 import { migrateStore } from '../store/migrate.ts';
@@ -31,8 +42,16 @@ export interface CliIo {
 export const EXIT = { ok: 0, failure: 1, usage: 2, denied: 3 } as const;
 
 const OPERATIONS = [
-  ['start', 'Run the service: HTTP server, jobs, chat surfaces and scheduled imports'],
+  ['start', 'Run the service: HTTP server, jobs and scheduled imports of every configured connector'],
   ['migrate', 'Apply database migrations'],
+  [
+    `import <${[...CONNECTOR_NAMES, 'all'].join('|')}> [--skip-invalid]`,
+    'Import from a configured connector now (--skip-invalid: CSV rows that fail are skipped, not fatal)',
+  ],
+  [
+    `export <${EXPORTS.join('|')}> [--format csv|json]`,
+    'Write an export to standard output (CSV by default)',
+  ],
 ] as const;
 
 export function usage(): string {
@@ -76,6 +95,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     if (verb === 'start') return await runStart(config, rest, io);
     if (verb === 'migrate') return await runMigrate(config, rest, io);
+    if (verb === 'import') return await runImportVerb(config, rest, io);
+    if (verb === 'export') return await runExport(config, rest, io);
+    // Two-word commands ("contract set") are one registry entry.
+    const twoWords = rest[0] ? findCommand(`${verb} ${rest[0]}`) : undefined;
+    if (twoWords?.surfaces.includes('cli')) return await runQuery(config, twoWords, rest.slice(1), io);
     const command = findCommand(verb);
     if (!command?.surfaces.includes('cli')) {
       io.stderr.write(`Unknown command '${verb}'.\n\n${usage()}`);
@@ -194,6 +218,102 @@ async function runQuery(
   }
 }
 
+async function runImportVerb(config: Config, rest: readonly string[], io: CliIo): Promise<number> {
+  const skipInvalid = rest.includes('--skip-invalid');
+  const words = rest.filter((w) => w !== '--skip-invalid');
+  const unknownFlag = words.find((w) => w.startsWith('--'));
+  if (unknownFlag) throw new UsageError(`Unknown option ${unknownFlag}.`);
+  if (words.length !== 1)
+    throw new UsageError(`Say which connector to import: ${[...CONNECTOR_NAMES, 'all'].join(', ')}.`);
+  const target = words[0] as string;
+  const configured = configuredConnectors(config);
+  let names: ConnectorName[];
+  if (target === 'all') {
+    if (configured.length === 0) {
+      io.stderr.write(
+        'No connector is configured: set the variables of at least one (README, "Configuration").\n',
+      );
+      return EXIT.failure;
+    }
+    // The person source first, so this run's accounts match this run's persons.
+    const persons = personSource(config);
+    names = [...configured].sort((a, b) => Number(b === persons) - Number(a === persons));
+  } else if ((CONNECTOR_NAMES as string[]).includes(target)) {
+    names = [target as ConnectorName];
+  } else {
+    throw new UsageError(`Unknown connector '${target}'; connectors: ${CONNECTOR_NAMES.join(', ')}, or all.`);
+  }
+
+  const store = await openCliStore(config);
+  const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+  let failed = 0;
+  try {
+    for (const name of names) {
+      try {
+        const result = await importSource(store, config, name, {
+          trigger: 'cli',
+          skipInvalid,
+          onInvalidRow: (p) => io.stderr.write(`skipped ${p.file} row ${p.row}: ${p.reason}\n`),
+          onProgress: tty
+            ? (p) =>
+                io.stderr.write(`\r${name}: ${p.stream} — ${p.pages} pages, ${p.records} records\u001b[K`)
+            : undefined,
+        });
+        if (tty) io.stderr.write('\r\u001b[K');
+        const c = result.counts;
+        io.stdout.write(
+          `${name}: imported ${c.subscriptions} subscriptions, ${c.accounts} accounts${c.persons ? `, ${c.persons} persons` : ''} ` +
+            `(${c.added} added, ${c.updated} updated, ${c.deactivated} deactivated, ${c.deleted} deleted); ` +
+            `${c.matched} matched, ${c.clearing} in clearing.\n`,
+        );
+      } catch (error) {
+        if (tty) io.stderr.write('\r\u001b[K');
+        if (!(error instanceof ImportFailedError)) throw error;
+        failed++;
+        io.stderr.write(`Import failed: ${error.message}. The previous inventory is unchanged.\n`);
+      }
+    }
+  } finally {
+    await store.close();
+  }
+  return failed > 0 ? EXIT.failure : EXIT.ok;
+}
+
+async function runExport(config: Config, rest: readonly string[], io: CliIo): Promise<number> {
+  const split = splitTokens(rest, [{ name: 'format', kind: 'option', description: 'csv or json' }]);
+  if (!split.ok) throw new UsageError(split.error.message);
+  const [what, extra] = split.value.positionals;
+  if (!what || extra) throw new UsageError(`Say what to export: ${EXPORTS.join(', ')}.`);
+  const format = (split.value.options.format as string | undefined) ?? 'csv';
+  if (format !== 'csv' && format !== 'json')
+    throw new UsageError(`--format must be csv or json, not '${format}'.`);
+  const store = await openCliStore(config);
+  try {
+    const started = exportRows(cliContext(store, config), what);
+    if (!started.ok) {
+      if (started.error.code === 'INVALID_ARGUMENT') throw new UsageError(started.error.message);
+      io.stderr.write(`${started.error.message}\n`);
+      return started.error.code === 'NOT_AUTHORIZED' ? EXIT.denied : EXIT.failure;
+    }
+    const { columns, batches } = started.value;
+    if (format === 'csv') io.stdout.write(`${columns.join(',')}\r\n`);
+    else io.stdout.write('[');
+    let written = 0;
+    for await (const batch of batches) {
+      const text =
+        format === 'csv'
+          ? batch.map((row) => `${columns.map((c) => csvField(row[c] ?? null)).join(',')}\r\n`).join('')
+          : batch.map((row, i) => `${written + i === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`).join('');
+      written += batch.length;
+      if (!io.stdout.write(text)) await new Promise((resolve) => io.stdout.once('drain', resolve));
+    }
+    if (format === 'json') io.stdout.write(written === 0 ? ']\n' : '\n]\n');
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
 // Loaded from bin/seatkeeper.js: run with the real process.
 export async function run(): Promise<void> {
   const code = await main(process.argv.slice(2), {
@@ -201,5 +321,7 @@ export async function run(): Promise<void> {
     stderr: process.stderr,
     env: { ...readDotenv(), ...process.env },
   });
-  process.exitCode = code;
+  // Exit explicitly: a vendor client's keep-alive socket or a library timer must not keep a finished command (or a
+  // stopped service) alive.
+  process.exit(code);
 }

@@ -1,6 +1,7 @@
 /** Plain-text rendering of command outputs for a terminal. */
 import type { ClearingRow, PersonRow, SeatRow, SubscriberRow } from '../../handlers/inventory-queries.ts';
 import type { CommandOutput } from '../../handlers/registry.ts';
+import type { FindingRow, RenewalRow } from '../../handlers/reports.ts';
 
 type Cell = string | number | boolean | null | undefined;
 
@@ -76,7 +77,64 @@ function clearing(rows: ClearingRow[]): string {
   );
 }
 
-const RENDERERS: Record<string, (rows: never[]) => string> = { subscribers, seats, persons, clearing };
+const money = (amount: number | null, currency: string | null) =>
+  amount === null
+    ? 'unknown'
+    : `${amount.toLocaleString('en-US', { maximumFractionDigits: 2 })} ${currency ?? ''}`.trim();
+
+function findings(rows: FindingRow[]): string {
+  return table(
+    ['KIND', 'PRODUCT', 'SKU', 'ACCOUNT', 'SEATS', 'SAVINGS/YEAR', 'SINCE'],
+    rows.map((r) => [
+      r.kind,
+      r.product,
+      r.sku,
+      r.email ?? r.person,
+      r.seats,
+      money(r.savings, r.currency),
+      day(r.firstSeenAt),
+    ]),
+  );
+}
+
+function renewals(rows: RenewalRow[]): string {
+  return table(
+    ['PRODUCT', 'SKU', 'RENEWS', 'CANCEL BY', 'QUANTITY', 'RECOMMENDED', 'COST/YEAR', 'STATUS'],
+    rows.map((r) => [
+      r.product,
+      r.sku,
+      r.renewalDate,
+      r.cancelBy,
+      r.quantity ?? 'unlimited',
+      r.recommendedQuantity,
+      money(r.annualCost, r.currency),
+      r.status,
+    ]),
+  );
+}
+
+function contract(
+  rows: { licenseId: number; sku: string; changed: Record<string, unknown>; status: string }[],
+): string {
+  return rows
+    .map(
+      (r) =>
+        `License ${r.licenseId} (${r.sku}): set ${Object.entries(r.changed)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join(', ')}. Status now: ${r.status}.\n`,
+    )
+    .join('');
+}
+
+const RENDERERS: Record<string, (rows: never[]) => string> = {
+  contract,
+  subscribers,
+  seats,
+  persons,
+  clearing,
+  findings,
+  renewals,
+};
 
 export function renderOutput(output: CommandOutput): string {
   if (output.rows.length === 0) return `${output.empty}\n`;

@@ -57,6 +57,16 @@ export const VARIABLES = {
     schema: z.coerce.number().int().min(0).max(3650).default(90),
     example: '90',
   },
+  SEATKEEPER_IDLE_DAYS: {
+    doc: 'Days without activity after which an assigned seat is reported idle (per-license values override it).',
+    schema: z.coerce.number().int().min(1).max(3650).default(30),
+    example: '30',
+  },
+  SEATKEEPER_IDLE_GRACE_DAYS: {
+    doc: 'Days after assignment during which a seat that was never used is not reported idle (new hires).',
+    schema: z.coerce.number().int().min(0).max(3650).default(30),
+    example: '30',
+  },
   SEATKEEPER_IMPORT_INTERVAL: {
     doc: 'How often each configured connector imports (an interval such as `6 hours` or `30 minutes`). One run at a time per connector, across replicas.',
     schema: z

@@ -55,7 +55,8 @@ export class ImportFailedError extends Error {
   }
 }
 
-const DEFAULT_LEASE_MS = 120_000;
+// Longer than any wait a vendor may ask for between two pages (VendorHttp honours Retry-After up to 5 min).
+const DEFAULT_LEASE_MS = 10 * 60_000;
 
 /** Runs one import of `connector` into the store. */
 export async function runImport(
@@ -140,6 +141,20 @@ export async function runImport(
     }
     return records;
   }
+}
+
+/** Records an import that failed before it could start (e.g. its connector could not be built). */
+export async function recordFailedImport(
+  store: Store,
+  source: string,
+  trigger: string,
+  message: string,
+  now = new Date(),
+) {
+  await store.pool.query(
+    `INSERT INTO import_runs (source, trigger, started_at, finished_at, outcome, error) VALUES ($1, $2, $3, $3, 'failed', $4)`,
+    [source, trigger, now, message.slice(0, 4000)],
+  );
 }
 
 async function takeLease(
@@ -342,6 +357,8 @@ async function switchOver(
 ): Promise<ImportCounts> {
   const client = await store.pool.connect();
   try {
+    // Fresh staging rows have no statistics: without them the planner picks nested loops over thousands of rows.
+    await client.query('ANALYZE staging_subscriptions, staging_accounts, staging_persons');
     await client.query('BEGIN');
     const lease = await client.query(
       `SELECT 1 FROM import_leases WHERE source = $1 AND run_id = $2 FOR UPDATE`,

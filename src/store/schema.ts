@@ -158,6 +158,8 @@ export const licenses = pgTable(
     costCenter: text('cost_center'),
     ownerEmail: text('owner_email'),
     commitFloor: integer('commit_floor'),
+    /** Days without activity after which a seat of this license is idle; null = the configured default. */
+    idleDays: integer('idle_days'),
     /** Minimum entitlement period of this license's requirements; null = the configured default. */
     minEntitlementDays: integer('min_entitlement_days'),
     firstImportAt: tz('first_import_at').notNull().defaultNow(),
@@ -395,3 +397,47 @@ export const licenseOverview = pgView('license_overview', {
   LEFT JOIN products p ON p.id = l.product_id
   LEFT JOIN product_skus ps ON ps.sku = lower(l.sku)
 `);
+
+/**
+ * Findings: discrepancies between entitlements and use, each with its evidence and annualized savings. Recomputed
+ * after every import; a finding that no longer holds is resolved, never deleted, so history and realized savings
+ * remain.
+ */
+export const findings = pgTable(
+  'findings',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** `idle`, `unassigned`, `overage`, `grace`, `departed`, `duplicate`, `shadow`, `unmatched`. */
+    kind: text('kind').notNull(),
+    /** Natural key (kind + what it is about), stable across recomputations. */
+    key: text('key').notNull().unique(),
+    severity: text('severity').notNull(),
+    licenseId: bigint('license_id', { mode: 'number' }).references(() => licenses.id, {
+      onDelete: 'cascade',
+    }),
+    subscriberId: bigint('subscriber_id', { mode: 'number' }).references(() => cloudSubscribers.id, {
+      onDelete: 'set null',
+    }),
+    personId: bigint('person_id', { mode: 'number' }).references(() => persons.id, { onDelete: 'set null' }),
+    /** Seats the finding is about. */
+    seats: integer('seats').notNull().default(1),
+    evidence: jsonb('evidence').notNull(),
+    /** Annualized savings in `currency`; null when the price is unknown (never 0 for unknown). */
+    savings: numeric('savings', { precision: 14, scale: 2 }),
+    currency: text('currency'),
+    firstSeenAt: tz('first_seen_at').notNull(),
+    lastSeenAt: tz('last_seen_at').notNull(),
+    /** `open`, `snoozed`, `exempted`, `resolved`. */
+    status: text('status').notNull().default('open'),
+    statusUntil: tz('status_until'),
+    statusReason: text('status_reason'),
+    statusBy: text('status_by'),
+    resolvedAt: tz('resolved_at'),
+    /** `no longer holds`, `reclaimed`, ... */
+    resolvedHow: text('resolved_how'),
+  },
+  (t) => [
+    index('findings_open_idx').on(t.kind, t.licenseId).where(sql`${t.status} <> 'resolved'`),
+    index('findings_subscriber_idx').on(t.subscriberId),
+  ],
+);
