@@ -3,6 +3,7 @@
  * switched into the inventory in one transaction. A failed or partial import leaves the previous inventory exactly
  * as it was and records why it failed.
  */
+import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { Connector } from '../../connectors/types.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -157,6 +158,21 @@ export async function recordFailedImport(
   );
 }
 
+const HOLDER = `${hostname()}:${process.pid}`;
+
+/** Whether a lease holder is a process on this host that no longer runs. */
+function holderIsDead(holder: string | null): boolean {
+  if (!holder) return false;
+  const [host, pid] = holder.split(':');
+  if (host !== hostname() || !pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 async function takeLease(
   pool: pg.Pool,
   source: string,
@@ -164,18 +180,26 @@ async function takeLease(
   now: Date,
   leaseMs: number,
 ): Promise<void> {
-  const taken = await pool.query<{ previous: number | null }>(
-    `WITH previous AS (SELECT run_id FROM import_leases WHERE source = $1)
-     INSERT INTO import_leases (source, run_id, expires_at) VALUES ($1, $2, $3)
-     ON CONFLICT (source) DO UPDATE SET run_id = EXCLUDED.run_id, expires_at = EXCLUDED.expires_at
-       WHERE import_leases.expires_at < $4
-     RETURNING (SELECT run_id FROM previous) AS previous`,
-    [source, runId, new Date(now.getTime() + leaseMs), now],
+  const current = await pool.query<{ run_id: number; holder: string | null; expires_at: Date }>(
+    `SELECT run_id, holder, expires_at FROM import_leases WHERE source = $1`,
+    [source],
   );
+  const held = current.rows[0];
+  // Take the lease if it is free, expired, or held by a process on this host that died (killed mid-import).
+  const takeable = !held || held.expires_at < now || holderIsDead(held.holder);
+  const taken = takeable
+    ? await pool.query(
+        `INSERT INTO import_leases (source, run_id, expires_at, holder) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (source) DO UPDATE SET run_id = EXCLUDED.run_id, expires_at = EXCLUDED.expires_at,
+           holder = EXCLUDED.holder
+           WHERE import_leases.run_id IS NOT DISTINCT FROM $5`,
+        [source, runId, new Date(now.getTime() + leaseMs), HOLDER, held?.run_id ?? null],
+      )
+    : { rowCount: 0 };
   if (taken.rowCount === 0) {
     throw new Error(`an import of ${source} is already running; this one was not started`);
   }
-  const previous = taken.rows[0]?.previous;
+  const previous = held?.run_id;
   if (previous != null && previous !== runId) {
     // The previous holder died mid-import: its staged rows are garbage and its run never finished.
     await clearStaging(pool, previous);
@@ -434,6 +458,15 @@ async function switchOver(
 }
 
 async function switchPersons(db: Queryable, source: string, runId: number, now: Date): Promise<void> {
+  // A person renamed in the directory keeps their record: follow the directory's own id to the new address.
+  await db.query(
+    `UPDATE persons p SET primary_email = s.email, updated_at = $3
+     FROM staging_persons s
+     WHERE s.run_id = $1 AND p.source = $2 AND s.external_id IS NOT NULL AND p.external_id = s.external_id
+       AND lower(p.primary_email) <> s.email
+       AND NOT EXISTS (SELECT 1 FROM persons taken WHERE lower(taken.primary_email) = s.email)`,
+    [runId, source, now],
+  );
   await db.query(
     `INSERT INTO persons AS p (primary_email, display_name, department, cost_center, manager_email,
        employment_status, departed_at, directory_enabled, source, external_id, created_at, updated_at)

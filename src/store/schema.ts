@@ -51,6 +51,7 @@ export const persons = pgTable(
     uniqueIndex('persons_primary_email_uq').on(sql`lower(${t.primaryEmail})`),
     index('persons_slack_idx').on(t.slackUserId),
     index('persons_teams_idx').on(t.teamsAadObjectId),
+    index('persons_external_idx').on(t.source, t.externalId),
   ],
 );
 
@@ -256,6 +257,8 @@ export const importLeases = pgTable('import_leases', {
   source: text('source').primaryKey(),
   runId: bigint('run_id', { mode: 'number' }).notNull(),
   expiresAt: tz('expires_at').notNull(),
+  /** `host:pid` of the importing process: a dead holder on this host is taken over at once, not at expiry. */
+  holder: text('holder'),
 });
 
 export const importRuns = pgTable(

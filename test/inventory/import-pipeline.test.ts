@@ -201,6 +201,32 @@ describe.each(BACKENDS)('import pipeline on %s', (backend) => {
     expect(await clearing()).toEqual([]);
   });
 
+  it('keeps a person renamed in the directory as the same person, matched by the directory id', async () => {
+    const withIds = (email: string) => ({
+      ...directory,
+      persons: [
+        personEntry(email, { externalId: 'aad-ana', aliases: ['ana@example.com'] }),
+        personEntry('bo@example.com', { externalId: 'aad-bo' }),
+      ],
+    });
+    await runImport(store, fixtureConnector('aad', withIds('ana.lopez@example.com')), {
+      ...options(),
+      persons: true,
+    });
+    const before = await store.pool.query(`SELECT id FROM persons WHERE external_id = 'aad-ana'`);
+    await runImport(store, fixtureConnector('aad', withIds('ana.garcia@example.com')), {
+      ...options(),
+      persons: true,
+    });
+    const after = await store.pool.query(
+      `SELECT id, primary_email, employment_status FROM persons WHERE source = 'aad' ORDER BY external_id`,
+    );
+    expect(after.rows).toEqual([
+      { id: before.rows[0].id, primary_email: 'ana.garcia@example.com', employment_status: 'active' },
+      { id: expect.any(Number), primary_email: 'bo@example.com', employment_status: 'active' },
+    ]);
+  });
+
   it('leaves the inventory untouched and records the reason when an import fails midway', async () => {
     await importM365();
     const before = await tableSnapshot(store);
