@@ -152,7 +152,7 @@ export async function whoHas(
     ? `(lower(s.email) = lower($1) OR s.person_id = (SELECT person_id FROM person_emails WHERE email = lower($1)))`
     : `s.license_id IN (
          SELECT l2.id FROM licenses l2 LEFT JOIN products pr2 ON pr2.id = l2.product_id
-         WHERE lower(l2.sku) = lower($1) OR l2.name ILIKE $4 OR pr2.name ILIKE $4)`;
+         WHERE lower(l2.sku) = lower($1) OR l2.name ILIKE $4 OR pr2.name ILIKE $4 OR l2.vendor ILIKE $4)`;
   const result = await ctx.store.pool.query<SubscriberDbRow>(
     `SELECT ${SUBSCRIBER_COLUMNS}, count(*) OVER ()::int AS total
      FROM cloud_subscribers s
@@ -177,7 +177,7 @@ export async function seats(
     return fail('INVALID_ARGUMENT', 'That app name is too long (320 characters at most).');
   const result = await ctx.store.pool.query(
     `SELECT o.*, count(*) OVER ()::int AS total FROM license_overview o
-     WHERE o.present AND ($1::text IS NULL OR lower(o.sku) = lower($1) OR o.name ILIKE $4 OR o.product ILIKE $4)
+     WHERE o.present AND ($1::text IS NULL OR lower(o.sku) = lower($1) OR o.name ILIKE $4 OR o.product ILIKE $4 OR o.vendor ILIKE $4)
      ORDER BY COALESCE(o.product, o.name), o.sku, o.id
      LIMIT $2 OFFSET $3`,
     [app, args.limit, args.offset, app ? likePattern(app) : null],

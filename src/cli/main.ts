@@ -15,6 +15,7 @@ import {
   usageLine,
 } from '../../handlers/registry.ts';
 import { type Actor, type HandlerContext, operatorActor } from '../../handlers/types.ts';
+import { loadRoles, resolveActor } from '../auth/actors.ts';
 import {
   type Config,
   ConfigError,
@@ -85,6 +86,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   let config: Config;
   try {
     config = loadConfig(io.env);
+    loadRoles(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       io.stderr.write(`${error.message}\n`);
@@ -111,7 +113,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stderr.write(`${error.message}\n\n${usage()}`);
       return EXIT.usage;
     }
-    if (error instanceof StoreUnavailableError) {
+    if (error instanceof StoreUnavailableError || error instanceof ConfigError) {
       io.stderr.write(`${error.message}\n`);
       return EXIT.failure;
     }
@@ -177,23 +179,37 @@ function cliContext(store: Store, config: Config, actor: Actor = operatorActor()
   return { store, config, actor, now: () => new Date() };
 }
 
+/** The CLI's surface options, understood by every command. */
+const CLI_OPTIONS = [
+  { name: 'json', kind: 'flag' as const, description: 'print JSON' },
+  { name: 'as', kind: 'option' as const, description: 'act as this person (e-mail); their roles apply' },
+];
+
+/** The local operator, or with `--as` the person named, with the roles configuration gives them. */
+async function cliActor(store: Store, config: Config, as: string | true | undefined): Promise<Actor> {
+  if (typeof as !== 'string') return operatorActor();
+  return resolveActor(store, loadRoles(config), { email: as }, 'cli');
+}
+
 async function runQuery(
   config: Config,
   command: CommandSpec,
   rest: readonly string[],
   io: CliIo,
 ): Promise<number> {
-  const spec = [...command.args, { name: 'json', kind: 'flag' as const, description: 'print JSON' }];
-  const split = splitTokens(rest, spec);
+  const split = splitTokens(rest, [...command.args, ...CLI_OPTIONS]);
   if (!split.ok) throw new UsageError(`${split.error.message} Usage: seatkeeper ${usageLine(command)}`);
   const json = split.value.options.json === true;
+  const as = split.value.options.as;
   delete split.value.options.json;
+  delete split.value.options.as;
   const bound = bindArgs(command, split.value);
   if (!bound.ok) throw new UsageError(`${bound.error.message} Usage: seatkeeper ${usageLine(command)}`);
 
   const store = await openCliStore(config);
   try {
-    const result = await executeCommand(cliContext(store, config), command, bound.value);
+    const actor = await cliActor(store, config, as);
+    const result = await executeCommand(cliContext(store, config, actor), command, bound.value);
     if (!result.ok) {
       io.stderr.write(`${result.error.message}\n`);
       if (result.error.code === 'NOT_AUTHORIZED') return EXIT.denied;
@@ -280,7 +296,10 @@ async function runImportVerb(config: Config, rest: readonly string[], io: CliIo)
 }
 
 async function runExport(config: Config, rest: readonly string[], io: CliIo): Promise<number> {
-  const split = splitTokens(rest, [{ name: 'format', kind: 'option', description: 'csv or json' }]);
+  const split = splitTokens(rest, [
+    { name: 'format', kind: 'option', description: 'csv or json' },
+    ...CLI_OPTIONS.slice(1),
+  ]);
   if (!split.ok) throw new UsageError(split.error.message);
   const [what, extra] = split.value.positionals;
   if (!what || extra) throw new UsageError(`Say what to export: ${EXPORTS.join(', ')}.`);
@@ -289,7 +308,8 @@ async function runExport(config: Config, rest: readonly string[], io: CliIo): Pr
     throw new UsageError(`--format must be csv or json, not '${format}'.`);
   const store = await openCliStore(config);
   try {
-    const started = exportRows(cliContext(store, config), what);
+    const actor = await cliActor(store, config, split.value.options.as);
+    const started = exportRows(cliContext(store, config, actor), what);
     if (!started.ok) {
       if (started.error.code === 'INVALID_ARGUMENT') throw new UsageError(started.error.message);
       io.stderr.write(`${started.error.message}\n`);

@@ -1,7 +1,10 @@
-/** Plain-text rendering of command outputs for a terminal. */
+/** Plain-text rendering of command outputs for a terminal. Views of each area live in `views/`. */
 import type { ClearingRow, PersonRow, SeatRow, SubscriberRow } from '../../handlers/inventory-queries.ts';
 import type { CommandOutput } from '../../handlers/registry.ts';
 import type { FindingRow, RenewalRow } from '../../handlers/reports.ts';
+import { ACTIONS_VIEWS } from './views/actions.ts';
+import { FINDINGS_VIEWS } from './views/findings.ts';
+import { RENEWALS_VIEWS } from './views/renewals.ts';
 
 type Cell = string | number | boolean | null | undefined;
 
@@ -127,6 +130,9 @@ function contract(
 }
 
 const RENDERERS: Record<string, (rows: never[]) => string> = {
+  ...ACTIONS_VIEWS,
+  ...FINDINGS_VIEWS,
+  ...RENEWALS_VIEWS,
   contract,
   subscribers,
   seats,

@@ -67,6 +67,19 @@ export const VARIABLES = {
     schema: z.coerce.number().int().min(0).max(3650).default(30),
     example: '30',
   },
+  SEATKEEPER_ADMINS: {
+    doc: 'Comma-separated e-mails of the people with every right (the minimum to get going).',
+    schema: z
+      .string()
+      .regex(/^\s*[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*\s*$/, 'comma-separated e-mail addresses')
+      .optional(),
+    example: 'it-lead@example.com,cio@example.com',
+  },
+  SEATKEEPER_ROLES_FILE: {
+    doc: 'JSON file mapping roles (`admin`, `it-manager`, `finance`, `helpdesk`) to e-mails, `slack:U…` user ids and `teams:<AAD object id>`s.',
+    schema: z.string().min(1).optional(),
+    example: '/etc/seatkeeper/roles.json',
+  },
   SEATKEEPER_IMPORT_INTERVAL: {
     doc: 'How often each configured connector imports (an interval such as `6 hours` or `30 minutes`). One run at a time per connector, across replicas.',
     schema: z

@@ -20,6 +20,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  uuid,
 } from 'drizzle-orm/pg-core';
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -159,6 +160,9 @@ export const licenses = pgTable(
     costCenter: text('cost_center'),
     ownerEmail: text('owner_email'),
     commitFloor: integer('commit_floor'),
+    /** Largest price increase accepted at renewal, in percent. */
+    priceUpliftCap: numeric('price_uplift_cap', { precision: 6, scale: 2 }),
+    vendorContact: text('vendor_contact'),
     /** Days without activity after which a seat of this license is idle; null = the configured default. */
     idleDays: integer('idle_days'),
     /** Minimum entitlement period of this license's requirements; null = the configured default. */
@@ -443,4 +447,232 @@ export const findings = pgTable(
     index('findings_open_idx').on(t.kind, t.licenseId).where(sql`${t.status} <> 'resolved'`),
     index('findings_subscriber_idx').on(t.subscriberId),
   ],
+);
+
+/** "Keep this seat": an exemption per seat, per person (e.g. on leave) or per product (birthright apps). */
+export const exemptions = pgTable(
+  'exemptions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** `seat`, `person` or `product`. */
+    scope: text('scope').notNull(),
+    subscriberId: bigint('subscriber_id', { mode: 'number' }).references(() => cloudSubscribers.id, {
+      onDelete: 'cascade',
+    }),
+    personId: bigint('person_id', { mode: 'number' }).references(() => persons.id, { onDelete: 'cascade' }),
+    productId: bigint('product_id', { mode: 'number' }).references(() => products.id, {
+      onDelete: 'cascade',
+    }),
+    reason: text('reason').notNull(),
+    /** The exemption ends by itself then; null = until revoked. */
+    until: tz('until'),
+    createdBy: text('created_by').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    endedAt: tz('ended_at'),
+    endedBy: text('ended_by'),
+  },
+  (t) => [
+    index('exemptions_subscriber_idx').on(t.subscriberId),
+    index('exemptions_person_idx').on(t.personId),
+    index('exemptions_product_idx').on(t.productId),
+  ],
+);
+
+/** Plans that include other plans (E5 includes E3): holding both is a duplicate. SKUs lower-cased. */
+export const planOverlaps = pgTable(
+  'plan_overlaps',
+  {
+    coveringSku: text('covering_sku').notNull(),
+    coveredSku: text('covered_sku').notNull(),
+    /** `shipped` or `custom`. */
+    origin: text('origin').notNull().default('custom'),
+  },
+  (t) => [primaryKey({ columns: [t.coveringSku, t.coveredSku] })],
+);
+
+/** Apps seen in use (OAuth grants, SSO or expense exports) that match no license: shadow IT. */
+export const shadowApps = pgTable('shadow_apps', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /** Lower-cased app name, the matching key. */
+  key: text('key').notNull().unique(),
+  name: text('name').notNull(),
+  /** Where it was seen: `graph:oauth2PermissionGrants`, `csv:sso`, `csv:expense`, ... */
+  source: text('source').notNull(),
+  users: integer('users').notNull().default(0),
+  evidence: jsonb('evidence'),
+  firstSeenAt: tz('first_seen_at').notNull(),
+  lastSeenAt: tz('last_seen_at').notNull(),
+  /** Set when someone decides the app is known and fine. */
+  dismissedAt: tz('dismissed_at'),
+  dismissedBy: text('dismissed_by'),
+});
+
+/**
+ * Actions on seats (reclaim, undo, ...). The id is the idempotency key: a repeated click, a retried request or two
+ * replicas processing the same action find the same row, and state moves forward only by compare-and-set.
+ */
+export const actions = pgTable(
+  'actions',
+  {
+    id: uuid('id').primaryKey(),
+    /** `reclaim`, `undo`, ... */
+    kind: text('kind').notNull(),
+    /** `previewed`, `asking`, `queued`, `running`, `done`, `failed`, `cancelled`, `undone`. */
+    state: text('state').notNull(),
+    subscriberId: bigint('subscriber_id', { mode: 'number' }).references(() => cloudSubscribers.id, {
+      onDelete: 'set null',
+    }),
+    licenseId: bigint('license_id', { mode: 'number' }).references(() => licenses.id, {
+      onDelete: 'set null',
+    }),
+    /** Groups the actions of one batch ("reclaim all 14 idle Figma seats"). */
+    batchId: uuid('batch_id'),
+    /** The action this one undoes. */
+    undoes: uuid('undoes'),
+    requestedBy: text('requested_by').notNull(),
+    surface: text('surface').notNull(),
+    /** What the actor saw and confirmed: who, what, evidence, savings, blockers. */
+    preview: jsonb('preview'),
+    /** What the vendor said. */
+    result: jsonb('result'),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    undoUntil: tz('undo_until'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+    completedAt: tz('completed_at'),
+  },
+  (t) => [
+    index('actions_subscriber_idx').on(t.subscriberId),
+    index('actions_batch_idx').on(t.batchId),
+    index('actions_state_idx').on(t.state),
+  ],
+);
+
+/** "Still need Figma? Keep / Release": the question put to a seat holder before a reclaim. */
+export const holderAsks = pgTable(
+  'holder_asks',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    actionId: uuid('action_id')
+      .notNull()
+      .references(() => actions.id, { onDelete: 'cascade' }),
+    subscriberId: bigint('subscriber_id', { mode: 'number' }).references(() => cloudSubscribers.id, {
+      onDelete: 'set null',
+    }),
+    personId: bigint('person_id', { mode: 'number' }).references(() => persons.id, { onDelete: 'set null' }),
+    deadline: tz('deadline').notNull(),
+    remindedAt: tz('reminded_at'),
+    /** `keep`, `release`, or null while unanswered. */
+    answer: text('answer'),
+    answeredAt: tz('answered_at'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('holder_asks_action_uq').on(t.actionId)],
+);
+
+/**
+ * Outgoing notifications (alerts, digests, holder questions). The dedupe key makes each one exist once, however
+ * many replicas or restarts try to create it; a surface delivers and marks it sent.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    /** `renewal-alert`, `digest`, `holder-ask`, `finding-alert`, `import-failure`, ... */
+    kind: text('kind').notNull(),
+    /** Where it goes: `{ "channel": "procurement" }`, `{ "personId": 12 }`, ... */
+    target: jsonb('target').notNull(),
+    payload: jsonb('payload').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    sentAt: tz('sent_at'),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+  },
+  (t) => [index('notifications_unsent_idx').on(t.createdAt).where(sql`${t.sentAt} IS NULL`)],
+);
+
+/** Annual budgets per cost center (optionally per product); no conversion between currencies. */
+export const budgets = pgTable(
+  'budgets',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    costCenter: text('cost_center').notNull(),
+    productId: bigint('product_id', { mode: 'number' }).references(() => products.id, {
+      onDelete: 'cascade',
+    }),
+    fiscalYear: integer('fiscal_year').notNull(),
+    amount: numeric('amount', { precision: 14, scale: 2 }).notNull(),
+    currency: text('currency').notNull(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('budgets_scope_uq').on(t.costCenter, sql`COALESCE(${t.productId}, 0)`, t.fiscalYear)],
+);
+
+/** Renewal lead-time alerts sent: one row per (license, renewal date, threshold), so each alerts once. */
+export const renewalAlerts = pgTable(
+  'renewal_alerts',
+  {
+    licenseId: bigint('license_id', { mode: 'number' })
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    renewalDate: date('renewal_date').notNull(),
+    /** Days before the cancel-by date; 0 = the cancel-by date was missed. */
+    thresholdDays: integer('threshold_days').notNull(),
+    sentAt: tz('sent_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.licenseId, t.renewalDate, t.thresholdDays] })],
+);
+
+/** Renewal decisions: approve, resize, decline, snooze, escalate; two-step when finance must agree. */
+export const renewalDecisions = pgTable(
+  'renewal_decisions',
+  {
+    id: uuid('id').primaryKey(),
+    licenseId: bigint('license_id', { mode: 'number' })
+      .notNull()
+      .references(() => licenses.id, { onDelete: 'cascade' }),
+    renewalDate: date('renewal_date').notNull(),
+    /** `approve`, `approve-as-is`, `resize`, `decline`, `snooze`, `escalate`. */
+    decision: text('decision').notNull(),
+    quantity: integer('quantity'),
+    until: date('until'),
+    /** `pending-finance`, `decided`, `superseded`. */
+    state: text('state').notNull(),
+    amount: numeric('amount', { precision: 14, scale: 2 }),
+    currency: text('currency'),
+    requestedBy: text('requested_by').notNull(),
+    approvedBy: text('approved_by'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    decidedAt: tz('decided_at'),
+  },
+  (t) => [index('renewal_decisions_license_idx').on(t.licenseId, t.renewalDate)],
+);
+
+/** Follow-ups created by decisions (e.g. "tell the vendor we cancel" before the cancel-by date). */
+export const tasks = pgTable('tasks', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  kind: text('kind').notNull(),
+  licenseId: bigint('license_id', { mode: 'number' }).references(() => licenses.id, { onDelete: 'cascade' }),
+  dueAt: tz('due_at'),
+  note: text('note'),
+  createdBy: text('created_by').notNull(),
+  createdAt: tz('created_at').notNull().defaultNow(),
+  doneAt: tz('done_at'),
+  doneBy: text('done_by'),
+});
+
+/** Where to reach people and channels on chat platforms (Teams conversation references, Slack channel ids). */
+export const chatAddresses = pgTable(
+  'chat_addresses',
+  {
+    /** `slack` or `teams`. */
+    platform: text('platform').notNull(),
+    /** `channel:<name>`, `person:<id>`, ... */
+    key: text('key').notNull(),
+    address: jsonb('address').notNull(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.key] })],
 );
