@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRoles, resolveActor } from '../../src/auth/actors.ts';
-import { main } from '../../src/cli/main.ts';
 import { runImport } from '../../src/inventory/import-pipeline.ts';
 import type { Store } from '../../src/store/store.ts';
+import { runCliInProcess } from '../support/cli.ts';
 import { account, fixtureConnector, personEntry, subscription } from '../support/fixture-connector.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
@@ -85,24 +84,7 @@ describe('actors and roles', () => {
   });
 
   it('applies the roles of the person named by --as on the CLI: denied with exit 3 and audited', async () => {
-    const run = async (args: string[]) => {
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      let out = '';
-      let err = '';
-      stdout.on('data', (c) => {
-        out += c;
-      });
-      stderr.on('data', (c) => {
-        err += c;
-      });
-      const code = await main(args, {
-        stdout,
-        stderr,
-        env: { ...db.env, LOG_LEVEL: 'silent', SEATKEEPER_ROLES_FILE: rolesFile },
-      });
-      return { code, out, err };
-    };
+    const run = (args: string[]) => runCliInProcess(args, { ...db.env, SEATKEEPER_ROLES_FILE: rolesFile });
     const denied = await run([
       'contract',
       'set',

@@ -1,25 +1,12 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { runImport } from '../../src/inventory/import-pipeline.ts';
+import { runCliInProcess } from '../support/cli.ts';
 import { account, fixtureConnector, personEntry, subscription } from '../support/fixture-connector.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
-/** Runs the CLI in-process against the test database; returns exit code and output. */
-async function cli(db: TestDatabase | undefined, args: string[], env: Record<string, string> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main(args, { stdout, stderr, env: { ...db?.env, LOG_LEVEL: 'silent', ...env } });
-  return { code, out, err };
-}
+/** Runs the CLI in-process against the test database. */
+const cli = (db: TestDatabase | undefined, args: string[], env: Record<string, string> = {}) =>
+  runCliInProcess(args, { ...db?.env, ...env });
 
 describe('seatkeeper CLI', () => {
   let db: TestDatabase;

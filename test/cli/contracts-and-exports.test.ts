@@ -1,24 +1,10 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { runImport } from '../../src/inventory/import-pipeline.ts';
+import { runCliInProcess } from '../support/cli.ts';
 import { account, fixtureConnector, personEntry, subscription } from '../support/fixture-connector.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
-async function cli(db: TestDatabase, args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main(args, { stdout, stderr, env: { ...db.env, LOG_LEVEL: 'silent' } });
-  return { code, out, err };
-}
+const cli = (db: TestDatabase, args: string[]) => runCliInProcess(args, db.env);
 
 /** Today plus `days`, as YYYY-MM-DD. */
 const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);

@@ -1,29 +1,15 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { runCliInProcess } from '../support/cli.ts';
 import { startServiceProcess } from '../support/processes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/csv/', import.meta.url));
 
-async function cli(env: Record<string, string>, args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main(args, { stdout, stderr, env: { LOG_LEVEL: 'silent', ...env } });
-  return { code, out, err };
-}
+const cli = (env: Record<string, string>, args: string[]) => runCliInProcess(args, env);
 
 describe('seatkeeper import', () => {
   let db: TestDatabase;
