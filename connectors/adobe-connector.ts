@@ -7,7 +7,8 @@
  * - Accounts are users (`GET /v2/usermanagement/users/{orgId}/{page}?directOnly=false`) × the product profiles among
  *   their `groups`; admin, developer and user groups are not seats.
  * - UMAPI reports no activity at all, so there is no `usage()`: an Adobe seat is never called idle on Adobe's word.
- * - A seat is removed with the action API (`remove` from the profile); `result`/`errors` are checked even on HTTP 200.
+ * - A seat is removed with the action API (`remove` from the profile) and restored by `add`; `result`/`errors` are
+ *   checked even on HTTP 200.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -260,6 +261,16 @@ class AdobeConnector implements Connector {
   }
 
   async removeSeat(seat: SeatRef): Promise<RemovalResult> {
+    return this.profileAction(seat, 'remove');
+  }
+
+  /** Adds the user back to the product profile (undo of a removal). */
+  async restoreSeat(seat: SeatRef): Promise<RemovalResult> {
+    return this.profileAction(seat, 'add');
+  }
+
+  /** One action-API command that adds the seat's user to, or removes it from, the seat's product profile. */
+  private async profileAction(seat: SeatRef, step: 'add' | 'remove'): Promise<RemovalResult> {
     const user = seat.email ?? seat.login;
     if (!user) {
       return {
@@ -282,7 +293,7 @@ class AdobeConnector implements Connector {
       const request: VendorRequest = {
         method: 'POST',
         path: `/v2/usermanagement/action/${this.org()}`,
-        body: [{ user, requestID, do: [{ remove: { group: [profile] } }] }],
+        body: [{ user, requestID, do: [{ [step]: { group: [profile] } }] }],
       };
       const endpoint = this.http.endpoint(request);
       const { body, response } = await this.http.json(request);
@@ -299,9 +310,13 @@ class AdobeConnector implements Connector {
       }
       const { result, completed = 0, errors = [], message } = answer.data;
       // HTTP 200 means "understood and at least partly done": only `success`, no errors, and a completed command
-      // mean the seat is gone.
+      // mean the change was made.
       if (result === 'success' && errors.length === 0 && completed >= 1) {
-        return { ok: true, detail: `removed ${user} from Adobe product profile "${profile}"` };
+        const detail =
+          step === 'remove'
+            ? `removed ${user} from Adobe product profile "${profile}"`
+            : `added ${user} to Adobe product profile "${profile}"`;
+        return { ok: true, detail };
       }
       const first = errors[0];
       const code = first?.errorCode ?? result;

@@ -158,6 +158,11 @@ export function createGithubConnector(config: Config, deps: ConnectorDeps = {}):
     },
 
     removeSeat: (seat: SeatRef) => removeSeat(github, orgPath, org, seat),
+
+    // No restoreSeat: the contract (vendor-contracts.md §4) offers no call that withdraws a pending cancellation.
+    restoreUnsupported:
+      'GitHub cannot undo a Copilot seat cancellation: the seat stays usable until the end of the billing cycle and the ' +
+      'API has no call that withdraws a pending cancellation. Assign a new seat to the user once it has lapsed.',
   };
 }
 

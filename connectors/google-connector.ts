@@ -429,6 +429,45 @@ class GoogleConnector implements Connector {
     }
   }
 
+  /**
+   * Assigns the licence again (License Manager `insert`, undo of a revocation), to the user's current primary e-mail.
+   * A 409 means the user holds it already, which is what was asked.
+   */
+  async restoreSeat(seat: SeatRef): Promise<RemovalResult> {
+    const slash = seat.subscriptionKey.indexOf('/');
+    const productId = seat.subscriptionKey.slice(0, slash);
+    const skuId = seat.subscriptionKey.slice(slash + 1);
+    if (slash <= 0 || !skuId) {
+      return {
+        ok: false,
+        reason: `'${seat.subscriptionKey}' is not a Google product/SKU key`,
+        retryable: false,
+      };
+    }
+    try {
+      const userId = await this.currentPrimaryEmail(seat.accountId);
+      if (!userId) {
+        return {
+          ok: false,
+          code: 'userNotFound',
+          reason: 'the user is no longer in the Google directory, so the licence cannot be given back',
+          retryable: false,
+        };
+      }
+      const path = `/apps/licensing/v1/product/${enc(productId)}/sku/${enc(skuId)}/user`;
+      await this.send(this.licensing, { method: 'POST', path, body: { userId } });
+      return { ok: true, detail: `assigned ${productId}/${skuId} to ${userId}` };
+    } catch (error) {
+      if (!(error instanceof VendorError)) throw error;
+      // A POST retried after an outage may have gone through the first time: the assignment exists, as asked.
+      if (error.status === 409)
+        return { ok: true, detail: `${seat.email ?? seat.accountId} holds it already` };
+      const retryable =
+        error.status === 0 || error.status === 429 || error.status >= 500 || isRateLimited(error);
+      return { ok: false, reason: error.message, code: error.code ?? `HTTP ${error.status}`, retryable };
+    }
+  }
+
   // -------------------------------------------------------------------------------------------------------------
 
   private async token(): Promise<string> {

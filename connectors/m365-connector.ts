@@ -1,7 +1,7 @@
 /**
  * Microsoft 365 connector: licenses (`subscribedSkus` + `directory/subscriptions`), assigned accounts and sign-in
  * activity (`/users`), per-product activity (the Office 365 active user detail report), persons (the same users, as
- * a directory) and seat removal (`assignLicense`), all through `@microsoft/microsoft-graph-client`.
+ * a directory) and seat removal and restore (`assignLicense`), all through `@microsoft/microsoft-graph-client`.
  *
  * The Graph client runs a middleware chain of our own: a resilience handler (bounded retries honouring
  * `Retry-After`, backoff with jitter on 5xx and network faults, one token refresh on 401, per-attempt timeouts, no
@@ -616,13 +616,40 @@ class M365Connector implements Connector {
   }
 
   async removeSeat(seat: SeatRef): Promise<RemovalResult> {
+    const result = await this.assignLicense(seat, {
+      addLicenses: [],
+      removeLicenses: [seat.subscriptionKey],
+    });
+    return result.ok
+      ? { ok: true, detail: `removed ${seat.sku} from ${seat.email ?? seat.accountId}` }
+      : result;
+  }
+
+  /**
+   * Assigns the SKU again (undo of a removal). The plans the user had disabled before are not known to the inventory,
+   * so the license comes back with every plan enabled.
+   */
+  async restoreSeat(seat: SeatRef): Promise<RemovalResult> {
+    const result = await this.assignLicense(seat, {
+      addLicenses: [{ skuId: seat.subscriptionKey, disabledPlans: [] }],
+      removeLicenses: [],
+    });
+    return result.ok
+      ? { ok: true, detail: `assigned ${seat.sku} to ${seat.email ?? seat.accountId}` }
+      : result;
+  }
+
+  /** One `assignLicense` call; Graph's refusals and outages become a failed RemovalResult with its reason. */
+  private async assignLicense(
+    seat: SeatRef,
+    body: { addLicenses: unknown[]; removeLicenses: string[] },
+  ): Promise<RemovalResult> {
     const path = `/users/${encodeURIComponent(seat.accountId)}/assignLicense`;
-    const body = { addLicenses: [], removeLicenses: [seat.subscriptionKey] };
     try {
       const { text } = await this.send('POST', path, '/users/{id}/assignLicense', body);
       const endpoint = `POST /${VERSION}/users/{id}/assignLicense`;
       parseJson(text, assignLicenseResponse, endpoint);
-      return { ok: true, detail: `removed ${seat.sku} from ${seat.email ?? seat.accountId}` };
+      return { ok: true };
     } catch (error) {
       if (!(error instanceof VendorError)) throw error;
       // Throttling, outages and lost connections may pass; a refusal (group-inherited, unknown SKU) will not.

@@ -115,4 +115,10 @@ export interface Connector {
   persons?(): AsyncIterable<DirectoryPerson[]>;
   /** Removes one seat through the vendor's API; present when `capabilities.removal`. */
   removeSeat?(seat: SeatRef): Promise<RemovalResult>;
+  /**
+   * Gives back a seat that `removeSeat` removed (undo). Absent where the vendor offers no way to, and then
+   * `restoreUnsupported` says why, in words for the person who asked for the undo.
+   */
+  restoreSeat?(seat: SeatRef): Promise<RemovalResult>;
+  readonly restoreUnsupported?: string;
 }

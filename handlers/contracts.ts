@@ -24,6 +24,10 @@ export interface ContractInput {
   publisher?: string;
   minEntitlementDays?: number;
   idleDays?: number;
+  /** Largest price increase accepted at renewal, in percent (e.g. `5` or `3.5`). */
+  priceUpliftCap?: string;
+  /** Who to tell at the vendor (a name, an e-mail, a phone number). */
+  vendorContact?: string;
 }
 
 export interface ContractResult {
@@ -45,6 +49,34 @@ function validDate(value: string | undefined, name: string): string | undefined 
 
 class InputError extends Error {}
 
+/**
+ * Finds one license by SKU (case-insensitively), or by id when several licenses share the SKU.
+ * @returns the license row (all columns), or a failure that says how to choose
+ */
+export async function resolveLicense(
+  ctx: HandlerContext,
+  which: { sku?: string; license?: number },
+  // biome-ignore lint/suspicious/noExplicitAny: a licenses row, all columns
+): Promise<Result<Record<string, any>>> {
+  if (!which.sku && which.license === undefined)
+    return fail('INVALID_ARGUMENT', 'Say which license: --sku or --license.');
+  const found = await ctx.store.pool.query(
+    `SELECT * FROM licenses WHERE ($1::bigint IS NOT NULL AND id = $1) OR ($1::bigint IS NULL AND lower(sku) = lower($2))
+     ORDER BY id`,
+    [which.license ?? null, which.sku ?? null],
+  );
+  if (found.rows.length === 0)
+    return fail('NOT_FOUND', `No license matches '${which.sku ?? which.license}'.`);
+  if (found.rows.length > 1) {
+    const ids = found.rows.map((r) => `${r.id} (${r.source}: ${r.name})`).join(', ');
+    return fail(
+      'INVALID_ARGUMENT',
+      `Several licenses have SKU ${which.sku}: ${ids}. Choose one with --license ID.`,
+    );
+  }
+  return ok(found.rows[0]);
+}
+
 /** Sets contract terms on one license (found by SKU, or by id when a SKU is held by several licenses). */
 export async function setContract(
   ctx: HandlerContext,
@@ -60,26 +92,12 @@ export async function setContract(
     if (error instanceof InputError) return fail('INVALID_ARGUMENT', error.message);
     throw error;
   }
-  if (!input.sku && input.license === undefined)
-    return fail('INVALID_ARGUMENT', 'Say which license: --sku or --license.');
-  const found = await ctx.store.pool.query(
-    `SELECT * FROM licenses WHERE ($1::bigint IS NOT NULL AND id = $1) OR ($1::bigint IS NULL AND lower(sku) = lower($2))
-     ORDER BY id`,
-    [input.license ?? null, input.sku ?? null],
-  );
-  if (found.rows.length === 0)
-    return fail('NOT_FOUND', `No license matches '${input.sku ?? input.license}'.`);
-  if (found.rows.length > 1) {
-    const ids = found.rows.map((r) => `${r.id} (${r.source}: ${r.name})`).join(', ');
-    return fail(
-      'INVALID_ARGUMENT',
-      `Several licenses have SKU ${input.sku}: ${ids}. Choose one with --license ID.`,
-    );
-  }
+  const found = await resolveLicense(ctx, input);
+  if (!found.ok) return found;
   if (Object.keys(updates).length === 0 && !input.product && !input.costCenter) {
     return fail('INVALID_ARGUMENT', 'Nothing to set: give at least one term (see --help).');
   }
-  const before = found.rows[0];
+  const before = found.value;
   const client = await ctx.store.pool.connect();
   try {
     await client.query('BEGIN');
@@ -177,5 +195,23 @@ function contractColumns(input: ContractInput): Record<string, unknown> {
   }
   if (input.minEntitlementDays !== undefined) set.min_entitlement_days = input.minEntitlementDays;
   if (input.idleDays !== undefined) set.idle_days = input.idleDays;
+  if (input.priceUpliftCap !== undefined) {
+    // numeric(6, 2): up to 9999.99 %.
+    if (!/^\d{1,4}(\.\d{1,2})?$/.test(input.priceUpliftCap)) {
+      throw new InputError(
+        `--price-uplift-cap must be a percentage like 5 or 3.5, not '${input.priceUpliftCap}'.`,
+      );
+    }
+    set.price_uplift_cap = input.priceUpliftCap;
+  }
+  if (input.vendorContact !== undefined) {
+    const contact = input.vendorContact.trim();
+    if (contact.length === 0 || contact.length > 300) {
+      throw new InputError(
+        '--vendor-contact must be 1 to 300 characters (a name, an e-mail, a phone number).',
+      );
+    }
+    set.vendor_contact = contact;
+  }
   return set;
 }

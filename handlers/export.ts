@@ -2,9 +2,15 @@
  * Exports of the inventory, findings and audit log, streamed in id order a batch at a time so an export of a million
  * rows holds one batch in memory. Column names follow the seed's inventory views.
  */
+import { renewalsExport } from './renewals.ts';
 import { fail, type HandlerContext, hasRole, ok, type Result } from './types.ts';
 
-export const EXPORTS = ['licenses', 'subscribers', 'findings', 'audit'] as const;
+/** Exports that are tables of the store, read in id order. */
+const TABLE_EXPORTS = ['licenses', 'subscribers', 'findings', 'audit'] as const;
+type TableExport = (typeof TABLE_EXPORTS)[number];
+
+/** Every export. `renewals` is computed (handlers/renewals.ts) and also exports as iCalendar (`--format ics`). */
+export const EXPORTS = [...TABLE_EXPORTS, 'renewals'] as const;
 export type ExportName = (typeof EXPORTS)[number];
 
 export type ExportRow = Record<string, string | number | boolean | null>;
@@ -17,7 +23,7 @@ interface ExportSpec {
 
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : (v as string | null));
 
-const SPECS: Record<ExportName, ExportSpec> = {
+const SPECS: Record<TableExport, ExportSpec> = {
   licenses: {
     columns: [
       'objectId',
@@ -103,6 +109,9 @@ const SPECS: Record<ExportName, ExportSpec> = {
       'kind',
       'severity',
       'status',
+      'statusUntil',
+      'statusReason',
+      'statusBy',
       'sku',
       'product',
       'email',
@@ -116,7 +125,8 @@ const SPECS: Record<ExportName, ExportSpec> = {
       'resolvedAt',
       'resolvedHow',
     ],
-    sql: `SELECT f.id, f.kind, f.severity, f.status, l.sku, COALESCE(pr.name, l.name) AS product,
+    sql: `SELECT f.id, f.kind, f.severity, f.status, f.status_until AS "statusUntil", f.status_reason AS "statusReason",
+        f.status_by AS "statusBy", l.sku, COALESCE(pr.name, l.name, f.evidence->>'app') AS product,
         COALESCE(s.email, s.login) AS email, p.primary_email AS person, f.seats, f.savings::float8 AS savings,
         f.currency, f.evidence::text AS evidence, f.first_seen_at AS "firstSeenAt", f.last_seen_at AS "lastSeenAt",
         f.resolved_at AS "resolvedAt", f.resolved_how AS "resolvedHow"
@@ -141,10 +151,15 @@ export interface ExportStream {
 
 /** Starts an export. The audit log needs the it-manager role; the inventory is readable by helpdesk. */
 export function exportRows(ctx: HandlerContext, what: string, batchSize = 5000): Result<ExportStream> {
-  if (!(EXPORTS as readonly string[]).includes(what)) {
-    return fail('INVALID_ARGUMENT', `Unknown export '${what}'; choose one of ${EXPORTS.join(', ')}.`);
+  if (what === 'renewals') return renewalsExport(ctx, batchSize);
+  if (!(TABLE_EXPORTS as readonly string[]).includes(what)) {
+    // Renewals are named apart: they have a format of their own.
+    return fail(
+      'INVALID_ARGUMENT',
+      `Unknown export '${what}'; choose one of ${TABLE_EXPORTS.join(', ')}. Or renewals, also as iCalendar (--format ics).`,
+    );
   }
-  const name = what as ExportName;
+  const name = what as TableExport;
   const role = name === 'audit' ? 'it-manager' : 'helpdesk';
   if (!hasRole(ctx.actor, role)) return fail('NOT_AUTHORIZED', `Exporting ${name} needs the ${role} role.`);
   const spec = SPECS[name];

@@ -28,8 +28,17 @@ export interface HandlerContext {
   now: () => Date;
 }
 
-/** Expected failures a surface turns into a clear message. */
-export type FailureCode = 'NOT_AUTHORIZED' | 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAVAILABLE';
+/**
+ * Expected failures a surface turns into a clear message. `VENDOR_FAILED`: a vendor refused or failed an action on a
+ * seat; the message carries the vendor's reason and the action id to retry.
+ */
+export type FailureCode =
+  | 'NOT_AUTHORIZED'
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'UNAVAILABLE'
+  | 'VENDOR_FAILED';
 
 export interface Failure {
   code: FailureCode;

@@ -5,14 +5,19 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CONNECTOR_NAMES, personSource } from '../connectors/index.ts';
+import { defineActionJobs } from './actions/jobs.ts';
 import { CONNECTOR_GROUPS, type Config, configuredConnectors } from './config/config.ts';
 import { createHttpApp, listen } from './http/http-server.ts';
 import { Metrics } from './http/metrics.ts';
 import { importSource } from './inventory/import-service.ts';
 import { JobRunner } from './jobs/job-runner.ts';
 import type { Logger } from './log.ts';
+import { mountIcsFeed } from './renewals/ics-route.ts';
+import { defineRenewalJobs } from './renewals/jobs.ts';
 import { migrateStore } from './store/migrate.ts';
 import { openStore, type Store } from './store/store.ts';
+import { type SlackSurface, startSlackSurface } from './surfaces/slack/slack-surface.ts';
+import { startTeamsSurface } from './surfaces/teams/teams-surface.ts';
 
 export interface Service {
   store: Store;
@@ -27,6 +32,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const store = await openStore(config);
   let jobs: JobRunner | undefined;
   let server: Server | undefined;
+  let slack: SlackSurface | undefined;
   try {
     log.info({ database: store.location, kind: store.kind }, `database: ${store.location}`);
     await migrateStore(store);
@@ -56,6 +62,12 @@ export async function startService(config: Config, log: Logger): Promise<Service
       const persons = personSource(config) === name ? ', person source' : '';
       log.info(`connector ${name}: enabled, imports every ${config.SEATKEEPER_IMPORT_INTERVAL}${persons}`);
     }
+    defineRenewalJobs(runner, { store, config, log });
+    defineActionJobs(runner, { store, config, log });
+    // The HTTP app exists before the runner starts: chat surfaces mount routes on it and define their jobs.
+    const app = createHttpApp({ store, metrics, log, jobsRunning: () => runner.isRunning });
+    slack = await startSlackSurface({ app, store, config, log, jobs: runner });
+    startTeamsSurface({ app, store, config, log, jobs: runner });
     await runner.start();
     log.info(`jobs: running (polling every ${config.SEATKEEPER_JOB_POLL_SECONDS}s)`);
     if (configured.length === 0) {
@@ -74,12 +86,13 @@ export async function startService(config: Config, log: Logger): Promise<Service
       if (!finished || Date.now() - finished.getTime() > intervalMs) await runner.enqueue(`import:${name}`);
     }
 
-    const app = createHttpApp({ store, metrics, log, jobsRunning: () => runner.isRunning });
+    mountIcsFeed(app, { store, config, log });
     server = await listen(app, config.PORT, config.HOST);
     const port = (server.address() as AddressInfo).port;
     log.info({ port }, `http: listening on ${config.HOST}:${port} (/healthz, /readyz, /metrics)`);
 
     const httpServer = server;
+    const slackSurface = slack;
     return {
       store,
       jobs: runner,
@@ -89,6 +102,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
         const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         httpServer.closeIdleConnections();
         await closed;
+        await slackSurface?.stop();
         await runner.stop();
         await store.close();
         log.info('stopped');
@@ -96,6 +110,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     };
   } catch (error) {
     server?.close();
+    await slack?.stop().catch(() => undefined);
     await jobs?.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;

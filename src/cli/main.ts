@@ -27,6 +27,7 @@ import {
 import { ImportFailedError } from '../inventory/import-pipeline.ts';
 import { importSource } from '../inventory/import-service.ts';
 import { createLogger } from '../log.ts';
+import { writeIcsExport } from '../renewals/ics-export.ts';
 import { startService } from '../service.ts';
 import { migrateStore } from '../store/migrate.ts';
 import { openStore, type Store, StoreUnavailableError } from '../store/store.ts';
@@ -50,8 +51,8 @@ const OPERATIONS = [
     'Import from a configured connector now (--skip-invalid: CSV rows that fail are skipped, not fatal)',
   ],
   [
-    `export <${EXPORTS.join('|')}> [--format csv|json]`,
-    'Write an export to standard output (CSV by default)',
+    `export <${EXPORTS.join('|')}> [--format csv|json|ics]`,
+    'Write an export to standard output (CSV by default; ics: the renewals calendar)',
   ],
 ] as const;
 
@@ -304,11 +305,14 @@ async function runExport(config: Config, rest: readonly string[], io: CliIo): Pr
   const [what, extra] = split.value.positionals;
   if (!what || extra) throw new UsageError(`Say what to export: ${EXPORTS.join(', ')}.`);
   const format = (split.value.options.format as string | undefined) ?? 'csv';
-  if (format !== 'csv' && format !== 'json')
-    throw new UsageError(`--format must be csv or json, not '${format}'.`);
+  if (format !== 'csv' && format !== 'json' && !(format === 'ics' && what === 'renewals'))
+    throw new UsageError(
+      `--format must be csv or json${what === 'renewals' ? ' or ics' : ''}, not '${format}'.`,
+    );
   const store = await openCliStore(config);
   try {
     const actor = await cliActor(store, config, split.value.options.as);
+    if (format === 'ics') return await writeIcsExport(cliContext(store, config, actor), io);
     const started = exportRows(cliContext(store, config, actor), what);
     if (!started.ok) {
       if (started.error.code === 'INVALID_ARGUMENT') throw new UsageError(started.error.message);

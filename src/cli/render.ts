@@ -87,14 +87,16 @@ const money = (amount: number | null, currency: string | null) =>
 
 function findings(rows: FindingRow[]): string {
   return table(
-    ['KIND', 'PRODUCT', 'SKU', 'ACCOUNT', 'SEATS', 'SAVINGS/YEAR', 'SINCE'],
+    ['ID', 'KIND', 'PRODUCT', 'SKU', 'ACCOUNT', 'SEATS', 'SAVINGS/YEAR', 'STATUS', 'SINCE'],
     rows.map((r) => [
+      r.id,
       r.kind,
       r.product,
       r.sku,
       r.email ?? r.person,
       r.seats,
       money(r.savings, r.currency),
+      r.statusUntil ? `${r.status} until ${day(r.statusUntil)}` : r.status,
       day(r.firstSeenAt),
     ]),
   );

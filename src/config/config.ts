@@ -80,6 +80,143 @@ export const VARIABLES = {
     schema: z.string().min(1).optional(),
     example: '/etc/seatkeeper/roles.json',
   },
+  SEATKEEPER_ASK_HOLDER_PRODUCTS: {
+    doc: 'Comma-separated SKUs whose holders are asked "still need it? Keep / Release" before their seat is reclaimed. Empty: nobody is asked.',
+    schema: z.string().default(''),
+    example: 'FIGMA_ORG,ADOBE_CC_ALL_APPS',
+  },
+  SEATKEEPER_ASK_HOLDER_DAYS: {
+    doc: 'Days a seat holder has to answer; one reminder goes out half-way. No answer means Release.',
+    schema: z.coerce.number().int().min(1).max(60).default(3),
+    example: '3',
+  },
+  SEATKEEPER_UNDO_DAYS: {
+    doc: 'Days after a reclaim during which it can be undone (where the vendor allows re-assigning the seat).',
+    schema: z.coerce.number().int().min(0).max(365).default(7),
+    example: '7',
+  },
+  SEATKEEPER_KEEP_DAYS: {
+    doc: 'Days the exemption made by a holder’s "Keep" answer lasts.',
+    schema: z.coerce.number().int().min(1).max(3650).default(90),
+    example: '90',
+  },
+  SEATKEEPER_RENEWAL_LEAD_DAYS: {
+    doc: 'Days before a cancel-by date at which renewal alerts go out, comma-separated. A missed cancel-by date alerts too.',
+    schema: z
+      .string()
+      .regex(/^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/, 'comma-separated day counts such as 90,60,30,7')
+      .default('90,60,30,7'),
+    example: '90,60,30,7',
+  },
+  SEATKEEPER_RENEWAL_FINANCE_THRESHOLD: {
+    doc: 'Annual amount (in the license’s own currency) above which a renewal approval also needs the finance role.',
+    schema: z.coerce.number().min(0).default(10000),
+    example: '10000',
+  },
+  SEATKEEPER_RENEWAL_LOOKBACK_DAYS: {
+    doc: 'Days of history whose peak consumption sizes the recommended renewal quantity.',
+    schema: z.coerce.number().int().min(1).max(3650).default(90),
+    example: '90',
+  },
+  SEATKEEPER_RENEWAL_BUFFER_PERCENT: {
+    doc: 'Head-room added to the peak consumption in the recommended renewal quantity, in percent.',
+    schema: z.coerce.number().min(0).max(100).default(5),
+    example: '5',
+  },
+  SEATKEEPER_RENEWAL_SCAN_CRON: {
+    doc: 'When the daily renewal scan runs (cron expression, in the time zone of the process).',
+    schema: z
+      .string()
+      .regex(/^\S+( \S+){4,5}$/, 'a cron expression such as `0 7 * * *`')
+      .default('0 7 * * *'),
+    example: '0 7 * * *',
+  },
+  SEATKEEPER_PROCUREMENT_CHANNEL: {
+    doc: 'Name of the chat channel that receives renewal alerts (mapped to a Slack or Teams channel by their settings).',
+    schema: z.string().min(1).default('procurement'),
+    example: 'procurement',
+  },
+  SEATKEEPER_CALENDAR_TOKEN: {
+    doc: 'Secret of the renewals calendar feed (`/calendar/renewals.ics?token=…`), at least 20 characters. Unset: the feed is off (secret).',
+    schema: z.string().min(20).optional(),
+    example: '',
+  },
+  SLACK_BOT_TOKEN: {
+    doc: 'Slack: bot token `xoxb-…` (secret).',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
+  SLACK_SIGNING_SECRET: {
+    doc: 'Slack: signing secret that verifies requests to `/slack/events` (secret). Without it (and without an app token) Slack stays off.',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
+  SLACK_APP_TOKEN: {
+    doc: 'Slack: app-level token `xapp-…` with `connections:write`; when set, Socket Mode is used instead of HTTP (secret).',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
+  SLACK_API_URL: {
+    doc: 'Slack Web API base URL (for a proxy).',
+    schema: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'a URL')
+      .default('https://slack.com/api/'),
+    example: 'https://slack.com/api/',
+  },
+  SLACK_DIGEST_CHANNEL: {
+    doc: 'Slack: channel id or `#name` for the weekly digest; unset means no digest.',
+    schema: z.string().min(1).optional(),
+    example: '#licenses',
+  },
+  SLACK_ALERT_CHANNEL: {
+    doc: 'Slack: channel for alerts whose target names no channel, or names `alerts`/`it`.',
+    schema: z.string().min(1).optional(),
+    example: '#it-alerts',
+  },
+  SLACK_CHANNELS: {
+    doc: 'Slack: maps notification channel names to Slack channels, e.g. `procurement=C0123,it=C0456`. An unmapped plain name is posted to `#name`.',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
+  SLACK_DIGEST_CRON: {
+    doc: 'When the weekly Slack digest runs (cron expression, in TZ).',
+    schema: z
+      .string()
+      .regex(/^\S+( \S+){4,5}$/, 'a cron expression such as `0 9 * * 1`')
+      .default('0 9 * * 1'),
+    example: '0 9 * * 1',
+  },
+  SLACK_DELIVERY_INTERVAL: {
+    doc: 'How often pending notifications are delivered to Slack and Home tabs refreshed after imports (`1 minute`, `30 seconds`, ...).',
+    schema: z.string().min(1).default('1 minute'),
+    example: '1 minute',
+  },
+  TZ: {
+    doc: 'Time zone of the process (e.g. `Europe/Berlin`): schedules such as the digest and the renewal scan follow it. Unset: the system zone.',
+    schema: z.string().min(1).optional(),
+    example: 'Europe/Berlin',
+  },
+  MICROSOFT_APP_ID: {
+    doc: 'Teams: the bot’s Microsoft Entra application (client) id. Unset: `/api/messages` runs without authentication outside production, and is off in production.',
+    schema: z.string().min(1).optional(),
+    example: '00000000-0000-0000-0000-000000000000',
+  },
+  MICROSOFT_APP_PASSWORD: {
+    doc: 'Teams: client secret of a single-tenant bot registration (secret). Leave unset for a user-assigned managed identity.',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
+  MICROSOFT_APP_TENANT_ID: {
+    doc: 'Teams: tenant of the bot registration (GUID or verified domain); required with MICROSOFT_APP_ID.',
+    schema: z.string().min(1).optional(),
+    example: '00000000-0000-0000-0000-000000000000',
+  },
+  TEAMS_CHANNELS: {
+    doc: 'Teams: comma-separated `name=channel id` pairs for alerts and digests, e.g. `it=19:…@thread.tacv2,procurement=19:…,digest=19:…`.',
+    schema: z.string().min(1).optional(),
+    example: '',
+  },
   SEATKEEPER_IMPORT_INTERVAL: {
     doc: 'How often each configured connector imports (an interval such as `6 hours` or `30 minutes`). One run at a time per connector, across replicas.',
     schema: z

@@ -25,7 +25,39 @@ export interface FindingsPolicy {
   graceDays: number;
 }
 
-type Queryable = Pick<pg.ClientBase, 'query'>;
+/** Anything that runs a query: a pool, or a client inside a transaction. */
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** The findings policy from the configuration. */
+export function policyOf(config: {
+  SEATKEEPER_IDLE_DAYS: number;
+  SEATKEEPER_IDLE_GRACE_DAYS: number;
+}): FindingsPolicy {
+  return { idleDays: config.SEATKEEPER_IDLE_DAYS, graceDays: config.SEATKEEPER_IDLE_GRACE_DAYS };
+}
+
+/**
+ * Which findings an exemption covers, by scope. A seat or a person may be kept whatever the finding says about
+ * them (a mailbox under legal hold, someone on leave whose account is disabled); a product is "birthright" —
+ * everyone gets it whether they use it or not — so only `idle` stops applying to it: its unassigned units, its
+ * departed holders and its duplicates are still waste.
+ */
+export const EXEMPTIBLE: Readonly<Record<'seat' | 'person' | 'product', readonly FindingKind[]>> = {
+  seat: ['idle', 'departed', 'duplicate', 'unmatched'],
+  person: ['idle', 'departed', 'duplicate'],
+  product: ['idle'],
+};
+
+/**
+ * Words of a name, lower-cased, for matching app names: `Zoom Video Communications, Inc.` → `zoom video
+ * communications inc`. Only spaces and punctuation separate words, so names in any script keep their letters.
+ */
+export const NAME_KEY = (expr: string) =>
+  `btrim(regexp_replace(lower(${expr}), '[[:space:][:punct:]]+', ' ', 'g'))`;
+
+/** Whether name key `a` contains name key `b` as whole words (and `b` is not trivially short). */
+const CONTAINS_WORDS = (a: string, b: string) =>
+  `(length(${b}) >= 2 AND ' ' || ${a} || ' ' LIKE '% ' || ${b} || ' %')`;
 
 /** Seats × unit price × billing periods per year; null when the price or billing period is unknown. */
 const ANNUAL = (seats: string) =>
@@ -96,6 +128,48 @@ const CURRENT = `
       OR (s.last_activity_at IS NULL AND COALESCE(s.assigned_at, s.first_import_at) < $1::timestamptz - make_interval(days => COALESCE(l.idle_days, $2::int)))
     )
   UNION ALL
+  -- duplicate: a person holds a plan and a plan that includes it (plan_overlaps); the covered seat is the waste.
+  -- One finding per covered seat, naming the first covering plan. Not for departed holders (as for idle).
+  (SELECT DISTINCT ON (s.id) 'duplicate:' || s.id, 'duplicate', 'medium', l.id, s.id, p.id, 1,
+    jsonb_build_object('coveredSku', l.sku, 'coveredPlan', COALESCE(lp.name, l.name),
+      'coveringSku', cl.sku, 'coveringPlan', COALESCE(cp.name, cl.name),
+      'coveringAccount', COALESCE(cs.email, cs.login), 'overlap', o.origin),
+    ${ANNUAL('1')}, l.currency
+  FROM cloud_subscribers s
+  JOIN licenses l ON l.id = s.license_id
+  JOIN persons p ON p.id = s.person_id
+  JOIN plan_overlaps o ON o.covered_sku = lower(l.sku) AND o.origin <> 'disabled'
+  JOIN licenses cl ON lower(cl.sku) = o.covering_sku AND cl.present
+    AND cl.capability_status IN ('Enabled', 'Warning')
+  JOIN cloud_subscribers cs ON cs.license_id = cl.id AND cs.person_id = s.person_id AND cs.is_active
+  LEFT JOIN products lp ON lp.id = l.product_id
+  LEFT JOIN products cp ON cp.id = cl.product_id
+  WHERE s.is_active AND l.present AND p.employment_status <> 'departed' AND p.directory_enabled
+  ORDER BY s.id, cl.id)
+  UNION ALL
+  -- shadow: an app seen in use (OAuth grants, SSO or expense exports) that no license is for. Matching is by
+  -- whole words of the app's name against each license's vendor, plan, product and publisher ("Zoom Video
+  -- Communications" is Zoom's), so buying the app makes the finding resolve by itself.
+  SELECT 'shadow:' || a.key, 'shadow', CASE WHEN a.users >= 10 THEN 'high' ELSE 'medium' END,
+    NULL, NULL, NULL, a.users,
+    jsonb_build_object('app', a.name, 'users', a.users, 'sources', a.evidence->'sources',
+      'firstSeenAt', ${ISO('a.first_seen_at')}, 'lastSeenAt', ${ISO('a.last_seen_at')}),
+    NULL, NULL
+  FROM shadow_apps a
+  WHERE a.dismissed_at IS NULL AND jsonb_typeof(a.evidence->'sources') = 'object'
+    AND a.evidence->'sources' <> '{}'::jsonb
+    AND NOT EXISTS (
+      -- the names licenses go by, computed once (not per app)
+      SELECT 1 FROM (
+        SELECT DISTINCT n.k FROM licenses l
+        LEFT JOIN products pr ON pr.id = l.product_id
+        CROSS JOIN LATERAL (VALUES (${NAME_KEY('l.vendor')}), (${NAME_KEY('l.name')}),
+          (${NAME_KEY("COALESCE(pr.name, '')")}), (${NAME_KEY("COALESCE(pr.publisher, '')")})) AS n(k)
+        WHERE l.present
+      ) n
+      WHERE ${CONTAINS_WORDS('a.key', 'n.k')} OR ${CONTAINS_WORDS('n.k', 'a.key')}
+    )
+  UNION ALL
   -- unmatched: accounts in clearing
   SELECT 'unmatched:' || s.id, 'unmatched', 'low', l.id, s.id, NULL, 1,
     jsonb_build_object('email', s.email, 'login', s.login, 'vendorAccountId', s.vendor_account_id),
@@ -106,10 +180,20 @@ const CURRENT = `
 `;
 
 export interface RecomputeResult {
+  /** Findings that hold now and did not before (new, or resolved before). */
   opened: number;
+  /** Findings that no longer hold. */
   resolved: number;
+  /** Findings now covered by an exemption that were not (or by another one). */
+  exempted: number;
+  /** Findings whose exemption or snooze ended. */
+  reopened: number;
+  /** Open findings after the recomputation. */
   open: number;
 }
+
+// Any constant shared by all replicas: two recomputations (an import's and a command's) run one after the other.
+const RECOMPUTE_LOCK = 7_310_214_004;
 
 /** Recomputes every finding in one transaction; audited as an automatic change. */
 export async function recomputeFindings(
@@ -119,7 +203,7 @@ export async function recomputeFindings(
 ): Promise<RecomputeResult> {
   await client.query('BEGIN');
   try {
-    const result = await recomputeIn(client, policy, now);
+    const result = await recomputeWithin(client, policy, now);
     await appendAudit(client, {
       actor: 'seatkeeper',
       surface: 'system',
@@ -135,14 +219,20 @@ export async function recomputeFindings(
   }
 }
 
-async function recomputeIn(db: Queryable, policy: FindingsPolicy, now: Date): Promise<RecomputeResult> {
-  // Snoozes end by themselves.
-  await db.query(
-    `UPDATE findings SET status = 'open', status_until = NULL WHERE status = 'snoozed' AND status_until <= $1`,
-    [now],
-  );
+/**
+ * Recomputes every finding inside the caller's transaction (a command that changes what findings depend on —
+ * an overlap, an account's kind — recomputes in the same transaction as its change, so both commit or neither).
+ * Not audited: the caller audits its own change.
+ */
+export async function recomputeWithin(
+  db: Queryable,
+  policy: FindingsPolicy,
+  now: Date,
+): Promise<RecomputeResult> {
+  await db.query('SELECT pg_advisory_xact_lock($1)', [RECOMPUTE_LOCK]);
   // One statement: upsert what holds now, resolve what no longer does. Both parts see the same snapshot, and no
-  // row is touched by both (a key is either current or not).
+  // row is touched by both (a key is either current or not). Statuses (snoozed, exempted) are kept here and
+  // settled by applyStatuses below.
   const result = await db.query<{ opened: number; resolved: number }>(
     `WITH current AS (${CURRENT}),
      previous AS (
@@ -160,12 +250,16 @@ async function recomputeIn(db: Queryable, policy: FindingsPolicy, now: Date): Pr
          savings = EXCLUDED.savings, currency = EXCLUDED.currency, last_seen_at = EXCLUDED.last_seen_at,
          -- a resolved finding that holds again is open again; its history (first seen) stays
          status = CASE WHEN f.status = 'resolved' THEN 'open' ELSE f.status END,
+         status_until = CASE WHEN f.status = 'resolved' THEN NULL ELSE f.status_until END,
+         status_reason = CASE WHEN f.status = 'resolved' THEN NULL ELSE f.status_reason END,
+         status_by = CASE WHEN f.status = 'resolved' THEN NULL ELSE f.status_by END,
          resolved_at = CASE WHEN f.status = 'resolved' THEN NULL ELSE f.resolved_at END,
          resolved_how = CASE WHEN f.status = 'resolved' THEN NULL ELSE f.resolved_how END
        RETURNING f.key
      ),
      resolved AS (
-       UPDATE findings f SET status = 'resolved', resolved_at = $1, resolved_how = 'no longer holds'
+       UPDATE findings f SET status = 'resolved', resolved_at = $1, resolved_how = 'no longer holds',
+         status_until = NULL, status_reason = NULL, status_by = NULL
        WHERE f.status <> 'resolved' AND f.key NOT IN (SELECT key FROM current)
        RETURNING f.key
      )
@@ -175,10 +269,86 @@ async function recomputeIn(db: Queryable, policy: FindingsPolicy, now: Date): Pr
        (SELECT count(*)::int FROM resolved) AS resolved`,
     [now, policy.idleDays, policy.graceDays],
   );
+  const statuses = await applyStatuses(db, now);
   const open = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM findings WHERE status = 'open'`);
   return {
     opened: result.rows[0]?.opened ?? 0,
     resolved: result.rows[0]?.resolved ?? 0,
+    ...statuses,
     open: open.rows[0]?.n ?? 0,
   };
 }
+
+/** Active exemptions at $1, as (finding id, reason, by, until): the one lasting longest wins when several cover. */
+const COVER = `
+  SELECT DISTINCT ON (c.finding_id) c.finding_id, c.reason, c.created_by, c.until
+  FROM (
+    SELECT f.id AS finding_id, e.id, e.reason, e.created_by, e.until
+    FROM findings f JOIN exemptions e ON e.scope = 'seat' AND e.subscriber_id = f.subscriber_id
+    WHERE f.kind = ANY($2::text[]) AND f.status <> 'resolved'
+      AND e.ended_at IS NULL AND (e.until IS NULL OR e.until > $1)
+    UNION ALL
+    SELECT f.id, e.id, e.reason, e.created_by, e.until
+    FROM findings f JOIN exemptions e ON e.scope = 'person' AND e.person_id = f.person_id
+    WHERE f.kind = ANY($3::text[]) AND f.status <> 'resolved'
+      AND e.ended_at IS NULL AND (e.until IS NULL OR e.until > $1)
+    UNION ALL
+    SELECT f.id, e.id, e.reason, e.created_by, e.until
+    FROM findings f
+    JOIN licenses l ON l.id = f.license_id
+    JOIN exemptions e ON e.scope = 'product' AND e.product_id = l.product_id
+    WHERE f.kind = ANY($4::text[]) AND f.status <> 'resolved'
+      AND e.ended_at IS NULL AND (e.until IS NULL OR e.until > $1)
+  ) c
+  ORDER BY c.finding_id, c.until DESC NULLS FIRST, c.id
+`;
+
+/**
+ * Settles statuses against the clock and the exemptions, set-based: snoozes that ended reopen; findings covered
+ * by an active exemption become `exempted` (with its reason, author and end); exempted findings no longer covered
+ * (the exemption ended, expired or was revoked) reopen. Commands that change exemptions or snoozes call it in
+ * their transaction; every recomputation calls it last.
+ */
+export async function applyStatuses(
+  db: Queryable,
+  now: Date,
+): Promise<{ exempted: number; reopened: number }> {
+  // Many rows at once, like a recomputation: take turns with it rather than risk a deadlock (re-entrant within one).
+  await db.query('SELECT pg_advisory_xact_lock($1)', [RECOMPUTE_LOCK]);
+  const snoozes = await db.query(
+    `UPDATE findings SET status = 'open', status_until = NULL, status_reason = NULL, status_by = NULL
+     WHERE status = 'snoozed' AND status_until <= $1`,
+    [now],
+  );
+  // The two updates touch disjoint rows (covered or not), so one statement holds both.
+  const result = await db.query<{ exempted: number; lifted: number }>(
+    `WITH cover AS (${COVER}),
+     exempt AS (
+       UPDATE findings f SET status = 'exempted', status_until = c.until, status_reason = c.reason,
+         status_by = c.created_by
+       FROM cover c
+       WHERE f.id = c.finding_id
+         AND ROW(f.status, f.status_until, f.status_reason, f.status_by)
+           IS DISTINCT FROM ROW('exempted'::text, c.until, c.reason, c.created_by)
+       RETURNING f.id
+     ),
+     lift AS (
+       UPDATE findings f SET status = 'open', status_until = NULL, status_reason = NULL, status_by = NULL
+       WHERE f.status = 'exempted' AND NOT EXISTS (SELECT 1 FROM cover c WHERE c.finding_id = f.id)
+       RETURNING f.id
+     )
+     SELECT (SELECT count(*)::int FROM exempt) AS exempted, (SELECT count(*)::int FROM lift) AS lifted`,
+    [now, EXEMPTIBLE.seat, EXEMPTIBLE.person, EXEMPTIBLE.product],
+  );
+  return {
+    exempted: result.rows[0]?.exempted ?? 0,
+    reopened: (snoozes.rowCount ?? 0) + (result.rows[0]?.lifted ?? 0),
+  };
+}
+
+/**
+ * The status a finding has at `now` (SQL over alias `f`, time in parameter `now`): a snooze or exemption whose end
+ * has passed reads as `open` even before the next recomputation settles it.
+ */
+export const EFFECTIVE_STATUS = (now: string) =>
+  `(CASE WHEN f.status IN ('snoozed', 'exempted') AND f.status_until <= ${now} THEN 'open' ELSE f.status END)`;

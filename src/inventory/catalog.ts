@@ -114,3 +114,64 @@ export async function postLicensesToCatalog(db: Queryable): Promise<void> {
 export function seedCatalog(db: Queryable): Promise<number> {
   return upsertCatalog(db, SHIPPED_CATALOG);
 }
+
+/** A plan that includes another: a person holding both pays twice for what the covered plan gives. */
+export interface PlanOverlap {
+  /** Part number of the larger plan (e.g. `SPE_E5`). */
+  covering: string;
+  /** Part number of the plan it includes (e.g. `ENTERPRISEPACK`). */
+  covered: string;
+}
+
+const includes = (covering: string, covered: readonly string[]): PlanOverlap[] =>
+  covered.map((c) => ({ covering, covered: c }));
+
+/**
+ * Overlaps shipped with Seatkeeper, from the publishers' plan contents: Microsoft 365 E3/E5 include Office 365
+ * E3 (and E5 includes Office 365 E5 and Microsoft 365 E3), every Office suite includes E1, the Microsoft 365 suites
+ * include EMS; Creative Cloud All Apps includes the single-app plans. Operators add their own (`origin` custom).
+ */
+export const SHIPPED_OVERLAPS: readonly PlanOverlap[] = [
+  ...includes('SPE_E5', [
+    'SPE_E3',
+    'ENTERPRISEPREMIUM',
+    'ENTERPRISEPACK',
+    'STANDARDPACK',
+    'EMS',
+    'EMSPREMIUM',
+  ]),
+  ...includes('SPE_E3', ['ENTERPRISEPACK', 'STANDARDPACK', 'EMS']),
+  ...includes('ENTERPRISEPREMIUM', ['ENTERPRISEPACK', 'STANDARDPACK']),
+  ...includes('ENTERPRISEPACK', ['STANDARDPACK']),
+  ...includes('EMSPREMIUM', ['EMS']),
+  ...includes('ADOBE_CC_ALL_APPS', [
+    'ADOBE_ACROBAT_PRO',
+    'ADOBE_ACROBAT_STANDARD',
+    'ADOBE_PHOTOSHOP',
+    'ADOBE_ILLUSTRATOR',
+    'ADOBE_INDESIGN',
+    'ADOBE_PREMIERE_PRO',
+  ]),
+];
+
+/**
+ * Refreshes the shipped overlaps (one statement each way). An overlap an operator switched off (`origin`
+ * `disabled`) or added (`custom`) is left as it is; a shipped one no longer shipped goes.
+ */
+export async function seedOverlaps(db: Queryable): Promise<void> {
+  const covering = SHIPPED_OVERLAPS.map((o) => o.covering.toLowerCase());
+  const covered = SHIPPED_OVERLAPS.map((o) => o.covered.toLowerCase());
+  await db.query(
+    `INSERT INTO plan_overlaps (covering_sku, covered_sku, origin)
+     SELECT a, b, 'shipped' FROM unnest($1::text[], $2::text[]) AS t(a, b)
+     ON CONFLICT (covering_sku, covered_sku) DO NOTHING`,
+    [covering, covered],
+  );
+  await db.query(
+    `DELETE FROM plan_overlaps o
+     WHERE o.origin = 'shipped'
+       AND NOT EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[]) AS t(a, b)
+                       WHERE t.a = o.covering_sku AND t.b = o.covered_sku)`,
+    [covering, covered],
+  );
+}

@@ -4,7 +4,8 @@
  */
 import { type BuildOptions, createConnector, personSource } from '../../connectors/index.ts';
 import type { Config, ConnectorName } from '../config/config.ts';
-import { recomputeFindings } from '../findings/recompute.ts';
+import { policyOf, recomputeFindings } from '../findings/recompute.ts';
+import { SHADOW_SOURCES, type ShadowSourceName, scanShadowApps } from '../findings/shadow.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
@@ -47,13 +48,23 @@ export async function importSource(
     options.metrics?.importRuns.inc({ source: name, outcome: 'succeeded' });
     const client = await store.pool.connect();
     try {
-      await recomputeFindings(
-        client,
-        { idleDays: config.SEATKEEPER_IDLE_DAYS, graceDays: config.SEATKEEPER_IDLE_GRACE_DAYS },
-        now(),
-      );
+      await recomputeFindings(client, policyOf(config), now());
     } finally {
       client.release();
+    }
+    if ((SHADOW_SOURCES as readonly string[]).includes(name)) {
+      // Shadow IT rides along with the import of its source; the import itself is already committed, so a failing
+      // scan (e.g. a missing Graph permission) is reported, not turned into a failed import.
+      await scanShadowApps(store, config, {
+        only: name as ShadowSourceName,
+        policy: policyOf(config),
+        now: now(),
+        actor: 'seatkeeper',
+        surface: 'system',
+        deps: { onRetry: (info) => options.log?.warn({ connector: name, ...info }, 'vendor call retried') },
+      }).catch((error: Error) =>
+        options.log?.warn({ connector: name, err: error }, `shadow IT scan of ${name} failed`),
+      );
     }
     return result;
   } catch (error) {

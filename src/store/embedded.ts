@@ -10,6 +10,21 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { ProtocolAwareQueue } from './embedded-queue.ts';
+
+/**
+ * A socket server whose connections share `ProtocolAwareQueue` instead of pglite-socket's own queue (which
+ * interleaves concurrent extended-protocol queries). pglite-socket is pinned to 0.2.17, whose connection handlers
+ * take the server's `queryQueue`; the embedded-store tests fail if that ever changes.
+ */
+function socketServer(
+  db: PGlite,
+  where: { path: string } | { host: string; port: number },
+): PGLiteSocketServer {
+  const server = new PGLiteSocketServer({ db, ...where, maxConnections: 256 });
+  (server as unknown as { queryQueue: ProtocolAwareQueue }).queryQueue = new ProtocolAwareQueue(db);
+  return server;
+}
 
 export interface EmbeddedAddress {
   /** A directory holding the Unix socket, or a loopback host. */
@@ -114,11 +129,11 @@ export async function startEmbeddedServer(dataDir: string): Promise<EmbeddedServ
     let address: EmbeddedAddress;
     if (socketPath.length <= MAX_SOCKET_PATH) {
       rmSync(socketPath, { force: true });
-      server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 256 });
+      server = socketServer(db, { path: socketPath });
       await server.start();
       address = { host: dir, port: SOCKET_PORT };
     } else {
-      server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 256 });
+      server = socketServer(db, { host: '127.0.0.1', port: 0 });
       await server.start();
       const conn = server.getServerConn();
       address = { host: '127.0.0.1', port: Number(conn.split(':').pop()) };

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
-import { seedCatalog } from '../inventory/catalog.ts';
+import { seedCatalog, seedOverlaps } from '../inventory/catalog.ts';
 import type { Store } from './store.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -19,6 +19,7 @@ export async function migrateStore(store: Store): Promise<void> {
     try {
       await migrate(drizzle(client), { migrationsFolder: MIGRATIONS });
       await seedCatalog(client);
+      await seedOverlaps(client);
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }

@@ -543,6 +543,10 @@ export const actions = pgTable(
     completedAt: tz('completed_at'),
   },
   (t) => [
+    // At most one reclaim in flight per seat, whatever the number of replicas or clicks.
+    uniqueIndex('actions_reclaim_in_flight_uq')
+      .on(t.subscriberId)
+      .where(sql`${t.kind} = 'reclaim' AND ${t.state} IN ('asking', 'queued', 'running')`),
     index('actions_subscriber_idx').on(t.subscriberId),
     index('actions_batch_idx').on(t.batchId),
     index('actions_state_idx').on(t.state),
@@ -638,7 +642,7 @@ export const renewalDecisions = pgTable(
     decision: text('decision').notNull(),
     quantity: integer('quantity'),
     until: date('until'),
-    /** `pending-finance`, `decided`, `superseded`. */
+    /** `pending-finance`, `decided`, `rejected`, `superseded`. */
     state: text('state').notNull(),
     amount: numeric('amount', { precision: 14, scale: 2 }),
     currency: text('currency'),
@@ -647,7 +651,13 @@ export const renewalDecisions = pgTable(
     createdAt: tz('created_at').notNull().defaultNow(),
     decidedAt: tz('decided_at'),
   },
-  (t) => [index('renewal_decisions_license_idx').on(t.licenseId, t.renewalDate)],
+  (t) => [
+    index('renewal_decisions_license_idx').on(t.licenseId, t.renewalDate),
+    // One live decision per renewal: the handlers lock the license row, and the database holds them to it.
+    uniqueIndex('renewal_decisions_live_uq')
+      .on(t.licenseId, t.renewalDate)
+      .where(sql`${t.state} IN ('pending-finance', 'decided')`),
+  ],
 );
 
 /** Follow-ups created by decisions (e.g. "tell the vendor we cancel" before the cancel-by date). */

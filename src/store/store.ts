@@ -53,7 +53,7 @@ export async function openStore(
       max: config.DATABASE_POOL_SIZE,
       connectionTimeoutMillis: 10_000,
     });
-    pool.on('error', () => undefined); // an idle client's error surfaces on its next use
+    survivePoolErrors(pool);
     await probe(pool, `Cannot reach the database at DATABASE_URL (${location})`);
     return {
       pool,
@@ -87,7 +87,7 @@ export async function openStore(
     max: 4,
     connectionTimeoutMillis: 30_000,
   });
-  pool.on('error', () => undefined);
+  survivePoolErrors(pool);
   const location = `embedded database in ${embedded?.dataDir ?? config.SEATKEEPER_DATA_DIR}${embedded ? '' : ' (through the running service)'}`;
   try {
     await probe(pool, `Cannot reach the ${location} (SEATKEEPER_DATA_DIR)`);
@@ -107,6 +107,17 @@ export async function openStore(
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * A connection the server drops (a restart, an administrator, a failover) must fail the query that was using it, not
+ * crash the process: pg emits such errors on the client object, where nobody listens while it is checked out.
+ */
+function survivePoolErrors(pool: pg.Pool): void {
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
 }
 
 async function probe(pool: pg.Pool, what: string): Promise<void> {

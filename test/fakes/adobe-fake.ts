@@ -2,8 +2,8 @@
  * A local Adobe: IMS server-to-server tokens and the User Management API as `vendor-contracts.md` §2 documents them —
  * bearer token + `X-Api-Key` on every call, users and groups paged from 0 with `lastPage` (a page past the end
  * answers the last page, or "Not found" for groups), product profiles with a string `licenseQuota`, memberships
- * inherited through user groups (`directOnly`), 429 + `Retry-After` with the gateway's body, and the action API with
- * `result`/`errors` on HTTP 200 (partial and failed commands included).
+ * inherited through user groups (`directOnly`), 429 + `Retry-After` with the gateway's body, and the action API (`add`
+ * and `remove` steps) with `result`/`errors` on HTTP 200 (partial and failed commands included).
  */
 import { type FakeReply, type FakeRequest, FakeServer } from './fake-server.ts';
 
@@ -417,7 +417,24 @@ export class AdobeFake extends FakeServer {
       return fail(0, 'error.command.steps.malformed', 'The value of do must be a JSON array');
     }
     const removals: string[] = [];
+    const additions: string[] = [];
     for (const [stepIndex, step] of (command.do as Record<string, unknown>[]).entries()) {
+      const add = step?.add as { group?: unknown } | undefined;
+      if (add !== undefined) {
+        const list = add.group;
+        if (!Array.isArray(list) || list.length === 0) {
+          return fail(stepIndex, 'error.group.invalid_list', 'Empty group list');
+        }
+        if (list.length > 10)
+          return fail(stepIndex, 'error.command.add_remove.list_too_long', 'Too many groups');
+        for (const group of list) {
+          if (typeof group !== 'string' || !this.isMembershipGroup(group)) {
+            return fail(stepIndex, 'error.group.not_found', `Group ${String(group)} was not found`);
+          }
+          additions.push(group);
+        }
+        continue;
+      }
       const remove = step?.remove as { group?: unknown } | 'all' | undefined;
       if (remove === undefined) return fail(stepIndex, 'error.command.step.unknown', 'Unknown step');
       if (remove === 'all') {
@@ -437,7 +454,10 @@ export class AdobeFake extends FakeServer {
         removals.push(group);
       }
     }
-    if (!testOnly) target.groups = target.groups.filter((g) => !removals.includes(g));
+    if (!testOnly) {
+      target.groups = target.groups.filter((g) => !removals.includes(g));
+      for (const group of additions) if (!target.groups.includes(group)) target.groups.push(group);
+    }
     return undefined;
   }
 

@@ -1,7 +1,7 @@
 /**
  * A Google Workspace fake on FakeServer, following `../shared/vendor-contracts.md` §3 and the discovery documents:
  * the OAuth token endpoint (JWT-bearer grant, signature verified with the service account's public key), Admin SDK
- * Directory users.list / users.get, and License Manager listForProduct / listForProductAndSku / delete, with
+ * Directory users.list / users.get, and License Manager listForProduct / listForProductAndSku / insert / delete, with
  * Google's error bodies, paging by `nextPageToken`, short-lived tokens and quota faults.
  */
 import { generateKeyPairSync, type KeyObject, verify } from 'node:crypto';
@@ -230,6 +230,11 @@ export class GoogleFake {
       .route('GET', /^\/apps\/licensing\/v1\/product\/([^/]+)\/sku\/([^/]+)\/users$/, (req) =>
         this.authorized(req, LICENSING_SCOPE, () =>
           this.listAssignments(req, req.params[0] ?? '', req.params[1] ?? ''),
+        ),
+      )
+      .route('POST', /^\/apps\/licensing\/v1\/product\/([^/]+)\/sku\/([^/]+)\/user$/, (req) =>
+        this.authorized(req, LICENSING_SCOPE, () =>
+          this.insertAssignment(req.params[0] ?? '', req.params[1] ?? '', req.json),
         ),
       )
       .route('DELETE', /^\/apps\/licensing\/v1\/product\/([^/]+)\/sku\/([^/]+)\/user\/([^/]+)$/, (req) =>
@@ -483,6 +488,38 @@ export class GoogleFake {
       );
     this.assignments.splice(index, 1);
     return this.deleteStatus === 204 ? { status: 204 } : { body: {} };
+  }
+
+  /** License Manager `insert`: `{"userId": "<e-mail>"}` gets the SKU, answered with the new LicenseAssignment. */
+  private insertAssignment(productId: string, skuId: string, body: unknown): FakeReply {
+    const userId = (body as { userId?: unknown } | undefined)?.userId;
+    if (typeof userId !== 'string' || userId === '')
+      return googleError(400, 'required', 'Required parameter: userId', 'INVALID_ARGUMENT');
+    const sku = Object.values(SKUS).find((s) => s.productId === productId && s.skuId === skuId);
+    if (!sku) return googleError(400, 'invalid', 'Invalid sku or product', 'INVALID_ARGUMENT');
+    const user = this.users.find((u) => u.primaryEmail.toLowerCase() === userId.toLowerCase());
+    if (!user) return googleError(400, 'invalid', 'Invalid user', 'INVALID_ARGUMENT');
+    const held = this.assignments.some(
+      (a) =>
+        a.productId === productId && a.skuId === skuId && a.userId.toLowerCase() === userId.toLowerCase(),
+    );
+    if (held)
+      return googleError(
+        409,
+        'duplicate',
+        'User already has a license for the specified product and SKU',
+        'ALREADY_EXISTS',
+      );
+    const created = assignment(sku, user.primaryEmail);
+    this.assignments.push(created);
+    return {
+      body: {
+        kind: 'licensing#licenseAssignment',
+        etags: `"${skuId}-${user.primaryEmail}"`,
+        selfLink: `${this.url}/apps/licensing/v1/product/${productId}/sku/${skuId}/user/${user.primaryEmail}`,
+        ...created,
+      },
+    };
   }
 
   /** Offset paging behind an opaque token, `maxResults` checked against the method's bounds. */

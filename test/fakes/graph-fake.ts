@@ -5,11 +5,42 @@
  * still when told), the Office 365 active user detail report (302 to a pre-signed download that refuses an
  * Authorization header; concealed names on demand) and `assignLicense` (refuses group-inherited licenses).
  * Errors use OData bodies. Faults (429, 5xx, hangs) come from `server.inject`.
+ *
+ * For shadow IT: `servicePrincipals` (`$select`, `$top` ≤ 999) and `oauth2PermissionGrants` (no `$top`: Graph's
+ * own page size), both paged by opaque `$skiptoken` next links, from `servicePrincipals` and `permissionGrants`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FakeReply, FakeRequest, Fault } from './fake-server.ts';
 import { FakeServer } from './fake-server.ts';
 import { contosoOrg, type GraphOrg, type GraphUser } from './graph-fixtures.ts';
+
+/** A service principal: the local instance of an application in the tenant (Graph's fields). */
+export interface GraphServicePrincipal {
+  id: string;
+  appId: string;
+  displayName: string;
+  /** The tenant that registered the app; Microsoft's apps come from Microsoft's tenants. */
+  appOwnerOrganizationId: string | null;
+  servicePrincipalType: 'Application' | 'ManagedIdentity' | 'Legacy' | 'SocialIdp';
+  accountEnabled: boolean;
+  publisherName: string | null;
+  tags: string[];
+}
+
+/** A delegated permission grant (`oAuth2PermissionGrant`). */
+export interface GraphPermissionGrant {
+  id: string;
+  /** Object id of the client app's service principal. */
+  clientId: string;
+  /** `AllPrincipals` (admin consent for everyone) or `Principal` (one user consented). */
+  consentType: 'AllPrincipals' | 'Principal';
+  /** The consenting user's object id; null for AllPrincipals. */
+  principalId: string | null;
+  /** Object id of the API's service principal (e.g. Microsoft Graph). */
+  resourceId: string;
+  /** Space-separated delegated permissions. */
+  scope: string;
+}
 
 export interface GraphFakeOptions {
   org?: GraphOrg;
@@ -126,6 +157,11 @@ export class GraphFake {
   emptyPages = new Set<number>();
   /** Hide user names in reports (the tenant's `displayConcealedNames`). */
   concealedNames = false;
+  /** Service principals and delegated permission grants of the tenant (shadow IT). */
+  servicePrincipals: GraphServicePrincipal[] = [];
+  permissionGrants: GraphPermissionGrant[] = [];
+  /** Page size of `oauth2PermissionGrants` (Graph's default; the call takes no `$top`). */
+  grantsPageSize = 100;
   /** Called when a `/users` page is served (page number from 0), e.g. to expire tokens or inject faults. */
   onUsersPage?: (page: number, req: FakeRequest) => void;
 
@@ -135,6 +171,10 @@ export class GraphFake {
   private readonly tokens = new Map<string, number>();
   private readonly cursors = new Map<string, Cursor>();
   private readonly downloads = new Map<string, { sig: string; csv: string }>();
+  private readonly listCursors = new Map<
+    string,
+    { offset: number; select?: string[]; top: number; path: string }
+  >();
 
   constructor(options: GraphFakeOptions = {}) {
     this.org = options.org ?? contosoOrg();
@@ -156,7 +196,62 @@ export class GraphFake {
       .route('GET', /^\/reports-download\/([0-9a-f]+)$/, (req) => this.download(req))
       .route('POST', v1('/users/([^/]+)/assignLicense'), (req) =>
         this.authed(req, () => this.assignLicense(req)),
+      )
+      .route('GET', v1('/servicePrincipals'), (req) =>
+        this.authed(req, () => this.list(req, 'servicePrincipals', this.servicePrincipals, true)),
+      )
+      .route('GET', v1('/oauth2PermissionGrants'), (req) =>
+        this.authed(req, () => this.list(req, 'oauth2PermissionGrants', this.permissionGrants, false)),
       );
+  }
+
+  /** A plain paged collection: `$select` projection, `$top` where Graph allows it, `$skiptoken` next links. */
+  private list(req: FakeRequest, name: string, items: readonly object[], topAllowed: boolean): FakeReply {
+    const skiptoken = req.query.get('$skiptoken');
+    let cursor: { offset: number; select?: string[]; top: number; path: string };
+    if (skiptoken !== null) {
+      const found = this.listCursors.get(skiptoken);
+      if (!found || found.path !== name) {
+        return odataError(
+          400,
+          'Directory_ExpiredPageToken',
+          'The specified page token value has expired or is invalid.',
+        );
+      }
+      this.listCursors.delete(skiptoken);
+      cursor = found;
+    } else {
+      if (req.query.has('$top') && !topAllowed) {
+        return odataError(400, 'Request_UnsupportedQuery', `Unsupported query: $top on ${name}.`);
+      }
+      const top = req.query.has('$top')
+        ? Number(req.query.get('$top'))
+        : topAllowed
+          ? 100
+          : this.grantsPageSize;
+      if (!Number.isInteger(top) || top < 1 || top > 999) {
+        return odataError(
+          400,
+          'Request_UnsupportedQuery',
+          `Invalid page size specified: '${req.query.get('$top')}'. Must be between 1 and 999 inclusive.`,
+        );
+      }
+      cursor = { offset: 0, select: selectList(req), top, path: name };
+    }
+    const slice = items.slice(cursor.offset, cursor.offset + cursor.top);
+    const offset = cursor.offset + slice.length;
+    const body: Record<string, unknown> = {
+      '@odata.context': this.context(name),
+      value: slice.map((item) => (cursor.select ? project(item, cursor.select) : item)),
+    };
+    if (offset < items.length) {
+      const token = randomBytes(18).toString('base64url');
+      this.listCursors.set(token, { ...cursor, offset });
+      const select = cursor.select ? `$select=${cursor.select.join(',')}&` : '';
+      const top = topAllowed ? `$top=${cursor.top}&` : '';
+      body['@odata.nextLink'] = `${this.url}/v1.0/${name}?${select}${top}$skiptoken=${token}`;
+    }
+    return { body };
   }
 
   get url(): string {

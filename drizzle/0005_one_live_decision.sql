@@ -1,0 +1,2 @@
+CREATE UNIQUE INDEX "actions_reclaim_in_flight_uq" ON "actions" USING btree ("subscriber_id") WHERE "actions"."kind" = 'reclaim' AND "actions"."state" IN ('asking', 'queued', 'running');--> statement-breakpoint
+CREATE UNIQUE INDEX "renewal_decisions_live_uq" ON "renewal_decisions" USING btree ("license_id","renewal_date") WHERE "renewal_decisions"."state" IN ('pending-finance', 'decided');

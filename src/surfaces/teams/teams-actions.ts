@@ -1,0 +1,503 @@
+/**
+ * Universal Actions: the `adaptiveCard/action` invokes of card buttons, routed generically to registry commands.
+ * A click runs through at most three steps — a form for inputs (reason, date, person, quantity), a confirmation
+ * for destructive commands (with the command's dry-run preview), and the command itself — and answers with the
+ * clicker's updated card. After a command succeeds, the shared message is edited too (PUT), so everyone sees who did
+ * what; never while answering an automatic refresh, which would make Teams refresh again.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Activity, ActivityTypes } from '@microsoft/agents-activity';
+import {
+  type AdaptiveCardInvokeResponse,
+  CardFactory,
+  MessageFactory,
+  type TurnContext,
+} from '@microsoft/agents-hosting';
+import { z } from 'zod';
+import { type CommandOutput, type CommandSpec, executeCommand } from '../../../handlers/registry.ts';
+import { type Actor, type Failure, hasRole } from '../../../handlers/types.ts';
+import type { Logger } from '../../log.ts';
+import type { Store } from '../../store/store.ts';
+import {
+  type ActionData,
+  type ArgMap,
+  actionDataSchema,
+  actionIdFor,
+  actionLabel,
+  executeAction,
+  fitArgs,
+  idempotencyArg,
+  inputId,
+  needsConfirmation,
+  type Origin,
+} from './card-actions.ts';
+import type { CardJson, CardTemplates } from './card-templates.ts';
+import { type Banner, confirmCard, day, errorCard, formCard, viewCard } from './card-views.ts';
+import { searchPersons } from './person-search.ts';
+import type { TeamsRenderer } from './teams-render.ts';
+import { bindArgMap } from './teams-text.ts';
+
+const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
+const ERROR = 'application/vnd.microsoft.error';
+const SEARCH = 'application/vnd.microsoft.search.searchResponse';
+
+/** How long a completed action's answer is remembered, so a repeated click returns it instead of acting again. */
+const OUTCOME_TTL_MS = 24 * 60 * 60_000;
+const OUTCOME_CACHE_SIZE = 10_000;
+
+/** Arguments that say how, not what: left out of "Reclaim dan@example.com · FIGMA" descriptions. */
+const HOW_ARGS = new Set([
+  'limit',
+  'offset',
+  'dry-run',
+  'yes',
+  'id',
+  'action-id',
+  'no-wait',
+  'ask-holder',
+  'decision',
+  'license',
+  'renewal-date',
+]);
+
+const invokeValueSchema = z.looseObject({
+  action: z.looseObject({ type: z.literal('Action.Execute'), verb: z.string().max(64), data: z.unknown() }),
+  trigger: z.enum(['manual', 'automatic']).optional(),
+});
+
+const searchValueSchema = z.looseObject({
+  queryText: z.string().max(200).optional(),
+  dataset: z.string().max(64).optional(),
+  queryOptions: z
+    .looseObject({ top: z.number().int().optional(), skip: z.number().int().optional() })
+    .optional(),
+});
+
+const cardResponse = (card: CardJson): AdaptiveCardInvokeResponse => ({
+  statusCode: 200,
+  type: ADAPTIVE_CARD,
+  value: card,
+});
+
+const errorResponse = (statusCode: number, code: string, message: string): AdaptiveCardInvokeResponse => ({
+  statusCode,
+  type: ERROR,
+  value: { code, message },
+});
+
+/** What one executed action answered, remembered by action id. */
+interface Outcome {
+  ok: boolean;
+  clicker: CardJson;
+  shared?: CardJson;
+}
+
+export interface ActionsDeps {
+  store: Store;
+  log: Logger;
+  templates: CardTemplates;
+  renderer: TeamsRenderer;
+  now: () => Date;
+  /** Carries out a queued action now (the reclaim issue's `action:run` job). */
+  runAction(actionId: string): Promise<void>;
+}
+
+export class TeamsActions {
+  private readonly outcomes = new Map<string, { at: number; outcome: Promise<Outcome> }>();
+
+  constructor(private readonly deps: ActionsDeps) {}
+
+  /** Answers an `adaptiveCard/action` invoke (and edits the shared message after a command succeeded). */
+  async onExecute(ctx: TurnContext, actor: Actor): Promise<AdaptiveCardInvokeResponse> {
+    const value = invokeValueSchema.safeParse(ctx.activity.value);
+    if (!value.success) return errorResponse(400, 'BadRequest', 'This is not an Action.Execute invoke.');
+    const data = actionDataSchema.safeParse(value.data.action.data ?? {});
+    if (!data.success) return errorResponse(400, 'BadRequest', 'The card’s action data is not Seatkeeper’s.');
+    const verb = value.data.action.verb;
+    // An automatic refresh only ever renders: acting or editing the message here would make Teams refresh again.
+    if (verb === 'refresh' || verb === 'view' || value.data.trigger === 'automatic') {
+      return this.view(data.data, actor);
+    }
+    if (verb === 'run') return this.run(ctx, data.data, actor);
+    return errorResponse(400, 'BadRequest', `Unknown action '${verb}'.`);
+  }
+
+  /** Answers an `application/search` invoke: the persons typeahead (helpdesk and above; others get no results). */
+  async onSearch(ctx: TurnContext, actor: Actor): Promise<AdaptiveCardInvokeResponse> {
+    const value = searchValueSchema.safeParse(ctx.activity.value);
+    if (!value.success) return errorResponse(400, 'BadRequest', 'This is not a search invoke.');
+    const { queryText = '', dataset, queryOptions } = value.data;
+    const allowed = dataset === 'persons' && hasRole(actor, 'helpdesk');
+    const results = allowed
+      ? await searchPersons(this.deps.store, queryText, {
+          limit: Math.min(Math.max(queryOptions?.top ?? 15, 1), 25),
+          skip: Math.max(queryOptions?.skip ?? 0, 0),
+        })
+      : [];
+    return { statusCode: 200, type: SEARCH, value: { results } };
+  }
+
+  /** Renders the card's origin for this viewer (More, Back, Cancel, refresh). */
+  private async view(data: ActionData, actor: Actor, banner?: Banner): Promise<AdaptiveCardInvokeResponse> {
+    if (!data.origin) return errorResponse(400, 'BadRequest', 'The card does not say what it shows.');
+    const cardId = data.cardId ?? randomUUID();
+    const shownBanner =
+      banner ?? (data.banner ? { text: data.banner, style: 'good' as const, actions: [] } : undefined);
+    const rendered = await this.deps.renderer.renderOrigin(data.origin, actor, {
+      cardId,
+      interactive: true,
+      banner: shownBanner,
+    });
+    if (!rendered.ok) return cardResponse(errorCard(this.deps.templates, rendered.error));
+    return cardResponse(rendered.value.card);
+  }
+
+  private async run(ctx: TurnContext, data: ActionData, actor: Actor): Promise<AdaptiveCardInvokeResponse> {
+    const spec = data.command ? this.deps.renderer.command(data.command) : undefined;
+    if (!spec)
+      return errorResponse(400, 'BadRequest', `There is no command '${data.command ?? ''}' in Teams.`);
+    // The same button on the same card is the same action: its id is derived from them (or given by the card).
+    const actionId =
+      data.actionId ?? (data.cardId ? actionIdFor(data.cardId, spec.name, data.args ?? {}) : undefined);
+    if (!actionId) return errorResponse(400, 'BadRequest', 'The card’s action has no id.');
+    const args: ArgMap = { ...(data.args ?? {}) };
+    const label = actionLabel(spec.name, args);
+    const target = describe(args);
+
+    if (!hasRole(actor, spec.role)) {
+      // The registry refuses and audits the denial; no form or preview is shown to someone who may not act.
+      const denied = await executeCommand(this.deps.renderer.handlerContext(actor), spec, args);
+      return this.failed(data, actor, label, target, denied.ok ? undefined : denied.error);
+    }
+
+    const inputs = data.inputs ?? [];
+    if (inputs.length > 0 && data.stage === undefined) return this.form(data, spec, label, target, '');
+    if (data.stage === 'submit') {
+      for (const input of inputs) {
+        const given = (data as Record<string, unknown>)[inputId(input.kind)];
+        if (typeof given === 'string' && given.trim() !== '') {
+          args[input.kind] = input.kind === 'quantity' ? Number(given) : given.trim();
+        }
+      }
+    }
+    const bound = bindArgMap(spec, args);
+    if (!bound.ok) {
+      if (inputs.length > 0) return this.form(data, spec, label, target, bound.error.message);
+      return this.failed(data, actor, label, target, bound.error);
+    }
+    if (needsConfirmation(spec, bound.value) && data.stage !== 'confirmed') {
+      return this.confirm(data, spec, bound.value, actor, label, target);
+    }
+
+    const remembered = this.remembered(actionId);
+    if (remembered) {
+      // A repeated click (or a retried invoke) answers with the first click's card and acts no second time.
+      const outcome = await remembered;
+      return cardResponse(outcome.clicker);
+    }
+    const outcome = this.execute(ctx, { ...data, actionId }, spec, bound.value, actor, label, target);
+    this.remember(actionId, outcome);
+    const result = await outcome;
+    if (!result.ok) this.outcomes.delete(actionId);
+    if (result.shared) await this.updateShared(ctx, result.shared);
+    return cardResponse(result.clicker);
+  }
+
+  /** Runs the command once and builds the clicker's and everyone's card. */
+  private async execute(
+    ctx: TurnContext,
+    data: ActionData,
+    spec: CommandSpec,
+    args: ArgMap,
+    actor: Actor,
+    label: string,
+    target: string,
+  ): Promise<Outcome> {
+    const run: ArgMap = { ...args };
+    const declares = (name: string) => spec.args.some((a) => a.name === name);
+    // The button's action id becomes the handler's idempotency key, so two replicas also act once.
+    const key = idempotencyArg(spec);
+    if (key && run[key] === undefined) run[key] = data.actionId as string;
+    if (declares('yes') && data.stage === 'confirmed') run.yes = true;
+    // A click must be answered within seconds: the vendor call continues as a job.
+    if (declares('no-wait')) run['no-wait'] = true;
+    const bound = bindArgMap(spec, run);
+    const result = bound.ok
+      ? await executeCommand(this.deps.renderer.handlerContext(actor), spec, bound.value)
+      : bound;
+    if (!result.ok) {
+      const answer = await this.failed(data, actor, label, target, result.error);
+      return { ok: false, clicker: answer.value as CardJson };
+    }
+    for (const row of result.value.rows as { actionId?: unknown; state?: unknown }[]) {
+      if (typeof row.actionId === 'string' && row.state === 'queued') await this.deps.runAction(row.actionId);
+    }
+    const at = this.deps.now().toISOString().slice(11, 16);
+    const text = `${label}${target ? ` ${target}` : ''} — by ${actor.displayName} at ${at} UTC${summary(result.value)}.`;
+    const banner: Banner = {
+      text,
+      style: 'good',
+      actions: this.undoButtons(result.value, actor, data.cardId),
+    };
+    const cardId = data.cardId ?? randomUUID();
+    const clicker = await this.originCard(data.origin, actor, cardId, banner, result.value);
+    const personal = ctx.activity.conversation?.conversationType === 'personal';
+    let shared: CardJson;
+    if (personal) {
+      shared = clicker;
+    } else if (data.origin) {
+      const base = await this.deps.renderer.renderOrigin(data.origin, actor, {
+        cardId,
+        interactive: false,
+        banner: { ...banner, actions: [] },
+      });
+      shared = base.ok
+        ? await this.deps.renderer.sharedCard(data.origin, base.value, {
+            cardId,
+            banner: text,
+            requester: ctx.activity.from?.id ? { mri: ctx.activity.from.id, actor } : undefined,
+          })
+        : clicker;
+    } else {
+      shared = clicker;
+    }
+    return { ok: true, clicker, shared };
+  }
+
+  /** The origin re-rendered (fresh data) with a banner, or the command's own output when there is no origin. */
+  private async originCard(
+    origin: Origin | undefined,
+    actor: Actor,
+    cardId: string,
+    banner: Banner,
+    output: CommandOutput,
+  ): Promise<CardJson> {
+    if (origin) {
+      const rendered = await this.deps.renderer.renderOrigin(origin, actor, {
+        cardId,
+        interactive: true,
+        banner,
+      });
+      if (rendered.ok) return rendered.value.card;
+    }
+    return viewCard(this.deps.templates, output, {
+      now: this.deps.now(),
+      title: banner.text.split(':')[0] ?? 'Done',
+      offset: 0,
+      banner,
+      more: [],
+      rowActions: () => [],
+    });
+  }
+
+  /** An Undo button for results that name an action that can still be undone. */
+  private undoButtons(output: CommandOutput, actor: Actor, cardId: string | undefined): CardJson[] {
+    const undo = this.deps.renderer.command('undo');
+    const positional = undo?.args.find((a) => a.kind === 'positional');
+    if (!undo || !positional || !hasRole(actor, undo.role)) return [];
+    const buttons: CardJson[] = [];
+    for (const row of output.rows.slice(0, 1) as Record<string, unknown>[]) {
+      const id =
+        typeof row.actionId === 'string' ? row.actionId : typeof row.id === 'string' ? row.id : undefined;
+      if (!id || !row.undoUntil) continue;
+      const args = fitArgs(undo, { [positional.name]: id });
+      if (!args) continue;
+      buttons.push(
+        executeAction('Undo', 'run', {
+          command: undo.name,
+          args,
+          actionId: randomUUID(),
+          ...(cardId ? { cardId } : {}),
+        }),
+      );
+    }
+    return buttons;
+  }
+
+  /** The failure shown on the clicker's card only (nothing changed, so the shared message stays). */
+  private async failed(
+    data: ActionData,
+    actor: Actor,
+    label: string,
+    target: string,
+    failure: Failure | undefined,
+  ): Promise<AdaptiveCardInvokeResponse> {
+    const error = failure ?? { code: 'UNAVAILABLE' as const, message: 'Something went wrong.' };
+    if (data.origin) {
+      const banner: Banner = {
+        text: `${label}${target ? ` ${target}` : ''} did not happen: ${error.message}`,
+        style: 'attention',
+        actions: [],
+      };
+      const rendered = await this.deps.renderer.renderOrigin(data.origin, actor, {
+        cardId: data.cardId ?? randomUUID(),
+        interactive: true,
+        banner,
+      });
+      if (rendered.ok) return cardResponse(rendered.value.card);
+    }
+    return cardResponse(errorCard(this.deps.templates, error, '', this.backButton(data)));
+  }
+
+  /** The form for a command's inputs; Save runs the command with them, Cancel shows the origin again. */
+  private async form(
+    data: ActionData,
+    spec: CommandSpec,
+    label: string,
+    target: string,
+    error: string,
+  ): Promise<AdaptiveCardInvokeResponse> {
+    const inputs = data.inputs ?? [];
+    let personChoices: { title: string; value: string }[] = [];
+    if (inputs.some((i) => i.kind === 'person')) {
+      const email = typeof data.args?.email === 'string' ? data.args.email : '';
+      const local = email.split('@')[0]?.split(/[._+-]/)[0] ?? '';
+      personChoices = await searchPersons(this.deps.store, local, { limit: 5, skip: 0 });
+      if (personChoices.length === 0)
+        personChoices = await searchPersons(this.deps.store, '', { limit: 5, skip: 0 });
+      if (personChoices.length === 0) {
+        return cardResponse(
+          errorCard(
+            this.deps.templates,
+            { code: 'NOT_FOUND', message: 'Seatkeeper knows no persons yet: import a directory first.' },
+            '',
+            this.backButton(data),
+          ),
+        );
+      }
+    }
+    const save: ActionData = { ...stripInputs(data), stage: 'submit' };
+    const card = formCard(this.deps.templates, {
+      title: `${label}${target ? `: ${target}` : ''}`,
+      text: spec.summary,
+      error,
+      inputs,
+      personChoices,
+      quantity: data.defaults?.quantity,
+      today: day(this.deps.now().toISOString()),
+      actions: [
+        executeAction('Save', 'run', save, { style: 'positive' }),
+        ...this.backButton(data, 'Cancel'),
+      ],
+    });
+    return cardResponse(card);
+  }
+
+  /** The question before a destructive command: its dry-run preview when it has one, then Confirm / Cancel. */
+  private async confirm(
+    data: ActionData,
+    spec: CommandSpec,
+    args: ArgMap,
+    actor: Actor,
+    label: string,
+    target: string,
+  ): Promise<AdaptiveCardInvokeResponse> {
+    let details: unknown[] = [{ command: spec.name, ...args }];
+    let view = 'confirm';
+    const warnings: string[] = [];
+    if (spec.args.some((a) => a.name === 'dry-run' && a.kind === 'flag')) {
+      const preview = await executeCommand(this.deps.renderer.handlerContext(actor), spec, {
+        ...args,
+        'dry-run': true,
+      });
+      if (!preview.ok) return this.failed(data, actor, label, target, preview.error);
+      if (preview.value.rows.length === 0) {
+        return this.failed(data, actor, label, target, { code: 'NOT_FOUND', message: preview.value.empty });
+      }
+      details = preview.value.rows;
+      view = preview.value.view;
+      const blocked = (preview.value.rows as { blockers?: unknown }[]).filter(
+        (r) => Array.isArray(r.blockers) && r.blockers.length > 0,
+      ).length;
+      if (blocked > 0) {
+        warnings.push(`${blocked} of ${preview.value.rows.length} cannot be done now; see “Blocked”.`);
+      }
+    }
+    const confirmed: ActionData = { ...stripInputs(data), args, inputs: undefined, stage: 'confirmed' };
+    const card = confirmCard(this.deps.templates, {
+      title: `${label}?`,
+      question: `${label}${target ? ` ${target}` : ''}. This changes the vendor account or contract; please confirm.`,
+      view,
+      details,
+      warnings,
+      now: this.deps.now(),
+      actions: [
+        executeAction(`Yes, ${label.toLowerCase()}`, 'run', confirmed, { style: 'destructive' }),
+        ...this.backButton(data, 'Cancel'),
+      ],
+    });
+    return cardResponse(card);
+  }
+
+  private backButton(data: ActionData, title = 'Back'): CardJson[] {
+    if (!data.origin) return [];
+    return [
+      executeAction(
+        title,
+        'view',
+        { origin: data.origin, ...(data.cardId ? { cardId: data.cardId } : {}) },
+        { ignoreInputs: true },
+      ),
+    ];
+  }
+
+  private remembered(actionId: string): Promise<Outcome> | undefined {
+    const entry = this.outcomes.get(actionId);
+    if (!entry) return undefined;
+    if (Date.now() - entry.at > OUTCOME_TTL_MS) {
+      this.outcomes.delete(actionId);
+      return undefined;
+    }
+    return entry.outcome;
+  }
+
+  private remember(actionId: string, outcome: Promise<Outcome>): void {
+    if (this.outcomes.size >= OUTCOME_CACHE_SIZE) {
+      const oldest = this.outcomes.keys().next().value;
+      if (oldest !== undefined) this.outcomes.delete(oldest);
+    }
+    this.outcomes.set(actionId, { at: Date.now(), outcome });
+  }
+
+  /** Edits the message the card is on, for everyone; a failure is logged (the clicker still gets their card). */
+  private async updateShared(ctx: TurnContext, card: CardJson): Promise<void> {
+    const messageId = ctx.activity.replyToId;
+    if (!messageId) return;
+    const update = MessageFactory.attachment(CardFactory.adaptiveCard(card)) as Activity;
+    update.type = ActivityTypes.Message;
+    update.id = messageId;
+    try {
+      await ctx.updateActivity(update);
+    } catch (error) {
+      this.deps.log.warn(
+        { err: error, conversationId: ctx.activity.conversation?.id },
+        'teams: could not update the shared card',
+      );
+    }
+  }
+}
+
+/** "dan@example.com · FIGMA_PRO": the arguments that say what a command acts on. */
+function describe(args: ArgMap): string {
+  return Object.entries(args)
+    .filter(([name, value]) => !HOW_ARGS.has(name) && typeof value !== 'boolean')
+    .map(([, value]) => String(value))
+    .join(' · ');
+}
+
+/** " (queued)", " (2 done, 1 blocked)": the states the result rows report. */
+function summary(output: CommandOutput): string {
+  const counts = new Map<string, number>();
+  for (const row of output.rows as Record<string, unknown>[]) {
+    const state = row?.state ?? row?.status;
+    if (typeof state === 'string') counts.set(state, (counts.get(state) ?? 0) + 1);
+  }
+  if (counts.size === 0) return '';
+  if (output.rows.length === 1) return ` (${[...counts.keys()][0]})`;
+  return ` (${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')})`;
+}
+
+/** The action data without the values Teams merged in from the card's inputs. */
+function stripInputs(data: ActionData): ActionData {
+  return Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith('in-'))) as ActionData;
+}

@@ -1,0 +1,157 @@
+/**
+ * The Microsoft Teams surface, on the Microsoft 365 Agents SDK (`@microsoft/agents-hosting`, botbuilder's maintained
+ * successor): `/api/messages` on the service's own HTTP server, JWT-validated, and a job that delivers the
+ * notifications outbox to Teams. `startTeamsSurface` is the one call the service makes.
+ */
+import { Activity, ActivityTypes } from '@microsoft/agents-activity';
+import { authorizeJWT, type TurnContext } from '@microsoft/agents-hosting';
+import express, { type Express, type Request, type Response } from 'express';
+import { COMMANDS, type CommandSpec } from '../../../handlers/registry.ts';
+import { ACTION_RUN_JOB } from '../../actions/jobs.ts';
+import { loadRoles } from '../../auth/actors.ts';
+import type { Config } from '../../config/config.ts';
+import type { JobRunner } from '../../jobs/job-runner.ts';
+import type { Logger } from '../../log.ts';
+import type { Store } from '../../store/store.ts';
+import { CardTemplates } from './card-templates.ts';
+import { errorCard } from './card-views.ts';
+import { TeamsActions } from './teams-actions.ts';
+import { TeamsAddresses } from './teams-addresses.ts';
+import { createTeamsAdapter, teamsAuthConfig } from './teams-auth.ts';
+import { cardMessage, TeamsBot } from './teams-bot.ts';
+import { withTeamsCommands } from './teams-commands.ts';
+import { TeamsIdentities } from './teams-identity.ts';
+import { type DeliveryReport, TeamsNotifier } from './teams-notifier.ts';
+import { TeamsRenderer } from './teams-render.ts';
+import { parseTeamsSettings, type RawTeamsSettings, teamsSettingsFromConfig } from './teams-settings.ts';
+
+/** The job that delivers notifications to Teams. */
+export const TEAMS_NOTIFICATIONS_JOB = 'teams:notifications';
+/** The bot's endpoint, as registered in Azure Bot Service (`https://<host>/api/messages`). */
+export const TEAMS_ENDPOINT = '/api/messages';
+
+export interface TeamsSurfaceDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  /** The service's HTTP app; the endpoint is mounted on it. */
+  app: Express;
+  /** The service's job runner, not started yet (the delivery job is defined on it). */
+  jobs: JobRunner;
+  /** The Teams variables; read from the environment when omitted. */
+  settings?: RawTeamsSettings;
+  /** The registry; tests may add commands. */
+  commands?: readonly CommandSpec[];
+  now?: () => Date;
+  /** How often undelivered notifications are looked for (an Agenda interval). */
+  deliveryInterval?: string;
+}
+
+export interface TeamsSurface {
+  enabled: boolean;
+  /** Delivers pending notifications now (what the job does). */
+  deliverNotifications(): Promise<DeliveryReport>;
+}
+
+/**
+ * Mounts `/api/messages` and defines the notification job, when Teams is configured (or in development with
+ * authentication off). Logs one line saying which.
+ * @throws ConfigError when the Teams settings are invalid, or would run without authentication in production
+ */
+export function startTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
+  const { config, store, log, app, jobs } = deps;
+  const setup = parseTeamsSettings(deps.settings ?? teamsSettingsFromConfig(config), config.NODE_ENV);
+  if (!setup.enabled) {
+    log.info(`teams: ${setup.reason}`);
+    return { enabled: false, deliverNotifications: async () => ({ sent: 0, failed: 0, skipped: 0 }) };
+  }
+  const { settings } = setup;
+  const now = deps.now ?? (() => new Date());
+  const authConfig = teamsAuthConfig(settings);
+  const adapter = createTeamsAdapter(settings, authConfig);
+  const templates = new CardTemplates();
+  const identities = new TeamsIdentities(store, loadRoles(config), log);
+  const addresses = new TeamsAddresses(store);
+  const renderer = new TeamsRenderer({
+    store,
+    config,
+    log,
+    templates,
+    commands: withTeamsCommands(deps.commands ?? COMMANDS),
+    identities,
+    addresses,
+    now,
+  });
+  // A click answers at once; a reclaim queued with --no-wait is carried out by the action job right away.
+  const runAction = async (actionId: string) => {
+    try {
+      await jobs.enqueue(ACTION_RUN_JOB, { actionId });
+    } catch (error) {
+      // Not defined here (or not started): the actions tick carries queued actions out within a minute.
+      log.debug({ err: error, actionId }, 'teams: action job not enqueued');
+    }
+  };
+  const actions = new TeamsActions({ store, log, templates, renderer, now, runAction });
+  const bot = new TeamsBot({ adapter, log, templates, renderer, actions, identities, addresses });
+  const notifier = new TeamsNotifier({ store, log, adapter, settings, addresses, identities, renderer });
+
+  adapter.onTurnError = async (ctx: TurnContext, error: Error) => {
+    log.error(
+      { err: error, activityType: ctx.activity.type, conversationId: ctx.activity.conversation?.id },
+      'teams: turn failed',
+    );
+    const failure = {
+      code: 'UNAVAILABLE' as const,
+      message: 'Something went wrong on Seatkeeper’s side; it is logged.',
+    };
+    if (ctx.activity.type === ActivityTypes.Invoke) {
+      const body = {
+        statusCode: 500,
+        type: 'application/vnd.microsoft.error',
+        value: { code: 'InternalError', message: failure.message },
+      };
+      await ctx.sendActivity(
+        Activity.fromObject({ type: ActivityTypes.InvokeResponse, value: { status: 500, body } }),
+      );
+    } else if (ctx.activity.type === ActivityTypes.Message) {
+      await ctx.sendActivity(cardMessage(errorCard(templates, failure)));
+    }
+  };
+
+  // The token is checked before the body is parsed: an unauthenticated request costs no parsing and reaches no
+  // handler. authorizeJWT is typed for the SDK's minimal request/response; Express's are supersets.
+  const checkToken = authorizeJWT(authConfig) as unknown as express.RequestHandler;
+  app.post(
+    TEAMS_ENDPOINT,
+    checkToken,
+    express.json({ limit: '1mb' }),
+    async (req: Request, res: Response) => {
+      try {
+        await adapter.process(req as never, res as never, (ctx) => bot.handle(ctx));
+      } catch (error) {
+        log.error({ err: error }, 'teams: request failed');
+        if (!res.headersSent) res.status(400).json({ error: 'The request is not a valid activity.' });
+      }
+    },
+  );
+
+  jobs.define({
+    name: TEAMS_NOTIFICATIONS_JOB,
+    every: deps.deliveryInterval ?? '1 minute',
+    lockLifetimeMs: 10 * 60_000,
+    run: async () => {
+      const report = await notifier.deliverPending();
+      if (report.sent > 0 || report.failed > 0) log.info({ ...report }, 'teams: notifications delivered');
+    },
+  });
+
+  const channels = [...settings.channels.keys()].join(', ') || 'none';
+  if (settings.auth === 'off') {
+    log.warn(
+      `teams: ${TEAMS_ENDPOINT} enabled WITHOUT authentication (no MICROSOFT_APP_ID; ${config.NODE_ENV} only); channels: ${channels}`,
+    );
+  } else {
+    log.info(`teams: ${TEAMS_ENDPOINT} enabled (${settings.auth}); channels: ${channels}`);
+  }
+  return { enabled: true, deliverNotifications: () => notifier.deliverPending() };
+}

@@ -1,0 +1,126 @@
+/**
+ * The Teams endpoint in the real service process (`seatkeeper start`): mounted by the service, authentication off
+ * only without an app id outside production, JWT-checked with one, and refused in production without one.
+ */
+import { createSign, generateKeyPairSync } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  BotConnectorFake,
+  cardOf,
+  cardText,
+  conversation,
+  messageActivity,
+  type TeamsUser,
+} from '../fakes/bot-connector-fake.ts';
+import { type RunningService, startServiceProcess } from '../support/processes.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
+
+const APP_ID = '2f9b6e3a-1c4d-4e5f-8a7b-9c0d1e2f3a4b';
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const ANA: TeamsUser = {
+  id: '29:1ana-mri',
+  aadObjectId: '0d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+  name: 'Ana Lopez',
+  email: 'ana@example.com',
+};
+
+/** An RS256 JWT signed with a key of our own: well-formed, but no Microsoft key signed it. */
+function forgedToken(audience: string): string {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const unsigned = `${encode({ alg: 'RS256', typ: 'JWT', kid: 'forged' })}.${encode({
+    aud: audience,
+    iss: 'https://api.botframework.com',
+    serviceurl: 'https://smba.trafficmanager.net/emea/',
+    nbf: now - 60,
+    exp: now + 3600,
+  })}`;
+  const signature = createSign('RSA-SHA256').update(unsigned).sign(privateKey).toString('base64url');
+  return `${unsigned}.${signature}`;
+}
+
+describe('the Teams endpoint in the service process', () => {
+  let db: TestDatabase;
+  let connector: BotConnectorFake;
+  let service: RunningService | undefined;
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    connector = await new BotConnectorFake().start();
+    connector.members.set(ANA.id, ANA);
+  });
+  afterEach(async () => {
+    await service?.stop();
+    service = undefined;
+    await connector.stop();
+    await db.drop();
+  });
+
+  const post = (body: object, headers: Record<string, string> = {}) =>
+    fetch(`${service?.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  it('answers without authentication when no app id is set outside production', async () => {
+    service = await startServiceProcess({ ...db.env, NODE_ENV: 'development', SEATKEEPER_ADMINS: ANA.email });
+    expect(service.lines.join('\n')).toContain('/api/messages enabled WITHOUT authentication');
+    const chat = conversation('personal', 'a:ana-personal');
+    const response = await post(messageActivity(connector, ANA, chat, 'seats'));
+    expect(response.status).toBe(200);
+    const reply = await connector.waitFor((c) => c.kind === 'reply' && c.conversationId === chat.id);
+    const card = cardText(cardOf(reply.body));
+    expect(card).toContain('Seats per license');
+    expect(card).toContain('No licenses yet: run an import first.');
+    expect(reply.authorization).toBeUndefined();
+  });
+
+  it('refuses requests without a valid token when an app id is set, and sends nothing', async () => {
+    service = await startServiceProcess({
+      ...db.env,
+      NODE_ENV: 'production',
+      MICROSOFT_APP_ID: APP_ID,
+      MICROSOFT_APP_PASSWORD: 'not-a-real-secret',
+      MICROSOFT_APP_TENANT_ID: TENANT,
+    });
+    const log = service.lines.join('\n');
+    expect(log).toContain('/api/messages enabled (single-tenant)');
+    expect(log).not.toContain('not-a-real-secret');
+    const activity = messageActivity(connector, ANA, conversation('personal', 'a:ana-personal'), 'seats');
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer not.a.jwt' },
+      { authorization: 'Basic YWRtaW46YWRtaW4=' },
+      // Signed by a key of our own: for another bot, and for this one (no Microsoft key matches its signature;
+      // offline the key lookup fails, online it finds no such key: 401 either way).
+      { authorization: `Bearer ${forgedToken('00000000-0000-0000-0000-000000000000')}` },
+      { authorization: `Bearer ${forgedToken(APP_ID)}` },
+    ];
+    for (const headers of attempts) {
+      const response = await post(activity, headers);
+      expect(response.status, JSON.stringify(headers)).toBe(401);
+    }
+    expect(connector.calls).toEqual([]);
+  });
+
+  it('refuses to start in production with Teams settings but no app id', async () => {
+    const started = startServiceProcess({
+      ...db.env,
+      NODE_ENV: 'production',
+      TEAMS_CHANNELS: 'it=19:it-alerts@thread.tacv2',
+    });
+    await expect(started).rejects.toThrow(
+      /MICROSOFT_APP_ID is invalid: expected a value, because TEAMS_CHANNELS is set and production never runs \/api\/messages without authentication/,
+    );
+  });
+
+  it('leaves Teams off in production when nothing of it is configured', async () => {
+    service = await startServiceProcess({ ...db.env, NODE_ENV: 'production' });
+    expect(service.lines.join('\n')).toContain('teams: not configured');
+    const response = await post(messageActivity(connector, ANA, conversation('personal', 'a:x'), 'seats'));
+    expect(response.status).toBe(404);
+    expect(connector.calls).toEqual([]);
+  });
+});
