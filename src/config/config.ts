@@ -20,9 +20,9 @@ export const VARIABLES = {
     example: '3978',
   },
   HOST: {
-    doc: 'Address the HTTP server binds to.',
-    schema: z.string().min(1).default('0.0.0.0'),
-    example: '0.0.0.0',
+    doc: 'Address the HTTP server binds to. The default serves this machine only; set `0.0.0.0` (behind your TLS proxy) so Slack, Teams and other machines can reach it.',
+    schema: z.string().min(1).default('127.0.0.1'),
+    example: '127.0.0.1',
   },
   DATABASE_URL: {
     doc: 'PostgreSQL connection string (`postgres://user:pass@host:5432/db`). Unset: the embedded database in `SEATKEEPER_DATA_DIR`.',

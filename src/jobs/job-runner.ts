@@ -57,6 +57,14 @@ export class JobRunner {
       ensureSchema: false,
       disableNotifications: store.kind === 'embedded',
     });
+    // The LISTEN connection re-emits its errors (a server restart, a dropped connection) and reconnects by itself;
+    // unheard, such an error would crash the process.
+    const channel = backend.notificationChannel as unknown as
+      | { on?: (event: 'error', listener: (error: Error) => void) => void }
+      | undefined;
+    channel?.on?.('error', (error) =>
+      log.warn({ err: error }, 'job notifications: connection lost, reconnecting'),
+    );
     const agenda = new Agenda({
       backend,
       name: this.options.name ?? `seatkeeper-${process.pid}`,

@@ -57,6 +57,36 @@ describe.each(BACKENDS)('job runner on %s', (backend) => {
     expect(repeating.rows[0].c).toBe(1);
   });
 
+  it('keeps running when the database drops every connection (a server restart)', async () => {
+    db = await createTestDatabase(backend);
+    const store = await db.open();
+    const seen: number[] = [];
+    const r = new JobRunner({ store, log, pollSeconds: 1 });
+    r.define<{ n: number }>({ name: 'test.record', run: async ({ n }) => void seen.push(n) });
+    runners.push(r);
+    await r.start();
+    await r.enqueue('test.record', { n: 1 });
+    await until(async () => seen.length === 1);
+    if (backend === 'server') {
+      // Terminate every other session of this database, the LISTEN connection included.
+      const admin = await db.open();
+      await admin.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
+    }
+    await until(async () => {
+      try {
+        await r.enqueue('test.record', { n: 2 });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    await until(async () => seen.includes(2));
+    expect(seen.slice(0, 1)).toEqual([1]);
+  });
+
   it('keeps enqueued work across a restart', async () => {
     db = await createTestDatabase(backend);
     const store = await db.open();
