@@ -3,7 +3,7 @@
 import { ALL_SURFACES, listing, PAGING, page } from '../command-kit.ts';
 import { clearing, person, seats, whoHas } from '../inventory-queries.ts';
 import type { CommandSpec } from '../registry.ts';
-import { ok } from '../types.ts';
+import { fail, ok } from '../types.ts';
 
 export const INVENTORY_COMMANDS: readonly CommandSpec[] = [
   {
@@ -79,5 +79,28 @@ export const INVENTORY_COMMANDS: readonly CommandSpec[] = [
         'Clearing is empty: every account is matched to a person.',
         await clearing(ctx, page(args)),
       ),
+  },
+  {
+    name: 'mine',
+    aliases: ['me', 'my-seats'],
+    summary: 'The seats you hold yourself',
+    args: [...PAGING],
+    examples: ['mine'],
+    role: 'member',
+    surfaces: ALL_SURFACES,
+    // "What do I have?": the asking person's own seats, through every address of theirs; nobody else's.
+    run: async (ctx, args) => {
+      if (!ctx.actor.email) {
+        return fail(
+          'NOT_FOUND',
+          'Seatkeeper does not know your e-mail address, so it cannot find your seats.',
+        );
+      }
+      return listing(
+        'subscribers',
+        `You hold no seat Seatkeeper knows of (as ${ctx.actor.email}).`,
+        await whoHas(ctx, { query: ctx.actor.email, ...page(args) }),
+      );
+    },
   },
 ];

@@ -119,5 +119,11 @@ describe('actors and roles', () => {
       { actor: 'bo@example.com', action: 'denied', target: 'contract set' },
       { actor: 'ana@example.com', action: 'contract.set', target: expect.stringMatching(/^license:\d+$/) },
     ]);
+    // Any known person may ask for their own seats, and only their own.
+    const mine = await run(['mine', '--json', '--as', 'bo@example.com']);
+    expect(JSON.parse(mine.out).map((r: { email: string; sku: string }) => [r.email, r.sku])).toEqual([
+      ['bo@example.com', 'ZOOM_PRO'],
+    ]);
+    expect(await run(['mine', '--as', 'who@elsewhere.example'])).toMatchObject({ code: 3 });
   });
 });
