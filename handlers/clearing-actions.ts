@@ -6,6 +6,7 @@
  */
 import { appendAuditRows, type Queryable } from '../src/actions/action-store.ts';
 import { authorize } from '../src/actions/authorize.ts';
+import { withTransaction } from '../src/store/transaction.ts';
 import { setAccountKind } from './exemptions.ts';
 import { fail, type HandlerContext, ok, type Result } from './types.ts';
 
@@ -83,19 +84,8 @@ async function rowsOf(db: Queryable, ids: readonly number[]): Promise<ClearingAc
   return found.rows.map(toRow);
 }
 
-async function inTransaction<T>(ctx: HandlerContext, work: (db: Queryable) => Promise<T>): Promise<T> {
-  const client = await ctx.store.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+function inTransaction<T>(ctx: HandlerContext, work: (db: Queryable) => Promise<T>): Promise<T> {
+  return withTransaction(ctx.store.pool, work);
 }
 
 /**

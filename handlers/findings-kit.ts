@@ -1,6 +1,7 @@
 /** Shared pieces of the findings verbs that change something: role check, transaction, dates. */
 import type pg from 'pg';
 import { appendAudit } from '../src/store/audit.ts';
+import { withTransaction } from '../src/store/transaction.ts';
 import { fail, type HandlerContext, hasRole, type Result, type Role } from './types.ts';
 
 /**
@@ -23,23 +24,12 @@ export async function requireRole(
   return fail('NOT_AUTHORIZED', `'${verb}' needs the ${role} role, which you do not have.`);
 }
 
-/** Runs `work` in one transaction on one connection; rolls back when it throws or returns a failure. */
-export async function inTransaction<T>(
+/** Runs `work` in one transaction; a returned failure rolls back like a thrown error. */
+export function inTransaction<T>(
   ctx: HandlerContext,
   work: (client: pg.PoolClient) => Promise<Result<T>>,
 ): Promise<Result<T>> {
-  const client = await ctx.store.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query(result.ok ? 'COMMIT' : 'ROLLBACK');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  return withTransaction(ctx.store.pool, work, (result) => result.ok);
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;

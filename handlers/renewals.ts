@@ -20,6 +20,7 @@ import { RENEWAL_CTES, type RenewalRow, renewalParams, toRenewalRow } from '../s
 import { renewalsCalendar } from '../src/renewals/renewals-calendar.ts';
 import { isoDay, type RenewalSettings, renewalSettings } from '../src/renewals/settings.ts';
 import { appendAudit } from '../src/store/audit.ts';
+import { withTransaction } from '../src/store/transaction.ts';
 import { resolveLicense } from './contracts.ts';
 import type { ExportRow, ExportStream } from './export.ts';
 import type { Listing, Page } from './inventory-queries.ts';
@@ -254,23 +255,12 @@ async function deny(
   return fail('NOT_AUTHORIZED', message);
 }
 
-/** Runs `work` in a transaction on one connection; a returned failure rolls back like a thrown error. */
-async function inTransaction<T>(
+/** Runs `work` in one transaction; a returned failure rolls back like a thrown error. */
+function inTransaction<T>(
   ctx: HandlerContext,
   work: (db: pg.PoolClient) => Promise<Result<T>>,
 ): Promise<Result<T>> {
-  const client = await ctx.store.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query(result.ok ? 'COMMIT' : 'ROLLBACK');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  return withTransaction(ctx.store.pool, work, (result) => result.ok);
 }
 
 interface DecisionRow {

@@ -9,6 +9,7 @@ import type { Config } from '../config/config.ts';
 import { applyStatuses } from '../findings/recompute.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
+import { withTransaction } from '../store/transaction.ts';
 import {
   type ActionOutcome,
   type ActionRecord,
@@ -138,19 +139,8 @@ async function recheck(
 }
 
 /** Runs `work` in one transaction on one connection. */
-async function inTransaction<T>(runtime: ActionRuntime, work: (db: Queryable) => Promise<T>): Promise<T> {
-  const client = await runtime.store.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+function inTransaction<T>(runtime: ActionRuntime, work: (db: Queryable) => Promise<T>): Promise<T> {
+  return withTransaction(runtime.store.pool, work);
 }
 
 /**
