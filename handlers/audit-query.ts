@@ -2,7 +2,7 @@
  * The audit log, queried: who did what, where and when, with before and after. Read-only like the log itself (the
  * database refuses updates and deletes); the CSV form is `seatkeeper export audit`.
  */
-import { authorize } from '../src/actions/authorize.ts';
+import { authorize } from './authorize.ts';
 import type { Listing, Page } from './inventory-queries.ts';
 import { fail, type HandlerContext, ok, type Result } from './types.ts';
 

@@ -5,6 +5,7 @@
 import { RENEWAL_CTES, renewalParams } from '../src/renewals/renewal-sql.ts';
 import { renewalSettings } from '../src/renewals/settings.ts';
 import { appendAudit } from '../src/store/audit.ts';
+import { deny } from './authorize.ts';
 import type { Listing, Page } from './inventory-queries.ts';
 import { fail, type HandlerContext, hasRole, ok, type Result } from './types.ts';
 
@@ -101,14 +102,9 @@ export async function listBudgets(
  */
 export async function setBudget(ctx: HandlerContext, input: BudgetInput): Promise<Result<BudgetRow>> {
   if (!hasRole(ctx.actor, 'it-manager') && !hasRole(ctx.actor, 'finance')) {
-    await appendAudit(ctx.store.pool, {
-      actor: ctx.actor.id,
-      surface: ctx.actor.surface,
-      action: 'denied',
-      target: 'budget set',
-      after: { required: 'it-manager or finance', held: ctx.actor.roles },
+    return deny(ctx, 'budget set', 'Setting a budget needs the it-manager or the finance role.', {
+      required: 'it-manager or finance',
     });
-    return fail('NOT_AUTHORIZED', 'Setting a budget needs the it-manager or the finance role.');
   }
   const costCenter = input.costCenter.trim();
   if (!costCenter) return fail('INVALID_ARGUMENT', '--cost-center must not be empty.');

@@ -5,8 +5,8 @@
  * be left on any account; a note alone does not take it out of clearing (someone still has to decide).
  */
 import { appendAuditRows, type Queryable } from '../src/actions/action-store.ts';
-import { authorize } from '../src/actions/authorize.ts';
 import { withTransaction } from '../src/store/transaction.ts';
+import { authorize } from './authorize.ts';
 import { setAccountKind } from './exemptions.ts';
 import { fail, type HandlerContext, ok, type Result } from './types.ts';
 

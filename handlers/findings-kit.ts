@@ -1,27 +1,17 @@
 /** Shared pieces of the findings verbs that change something: role check, transaction, dates. */
 import type pg from 'pg';
-import { appendAudit } from '../src/store/audit.ts';
 import { withTransaction } from '../src/store/transaction.ts';
-import { fail, type HandlerContext, hasRole, type Result, type Role } from './types.ts';
+import { authorize } from './authorize.ts';
+import { fail, type HandlerContext, type Result, type Role } from './types.ts';
 
-/**
- * Checks the role here as well as in the registry: a chat button may call a handler directly. A denial is audited
- * like the registry's (`denied`, the verb as target), so both paths leave the same trace.
- */
+/** Checks the role here as well as in the registry: a chat button may call a handler directly. */
 export async function requireRole(
   ctx: HandlerContext,
   role: Role,
   verb: string,
 ): Promise<Result<never> | undefined> {
-  if (hasRole(ctx.actor, role)) return undefined;
-  await appendAudit(ctx.store.pool, {
-    actor: ctx.actor.id,
-    surface: ctx.actor.surface,
-    action: 'denied',
-    target: verb,
-    after: { required: role, held: ctx.actor.roles },
-  });
-  return fail('NOT_AUTHORIZED', `'${verb}' needs the ${role} role, which you do not have.`);
+  const allowed = await authorize(ctx, role, verb);
+  return allowed.ok ? undefined : allowed;
 }
 
 /** Runs `work` in one transaction; a returned failure rolls back like a thrown error. */

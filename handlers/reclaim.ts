@@ -19,7 +19,6 @@ import {
   seatLabel,
   toActionRecord,
 } from '../src/actions/action-store.ts';
-import { authorize, deny } from '../src/actions/authorize.ts';
 import { type ConnectorResolver, configuredConnectors, removalSupport } from '../src/actions/connectors.ts';
 import { createAsks, type HolderAnswer } from '../src/actions/holder-asks.ts';
 import { type ActionRuntime, performAction, waitForAction } from '../src/actions/perform.ts';
@@ -33,6 +32,7 @@ import {
 } from '../src/actions/seat-preview.ts';
 import { type ActionSettings, resolveActionSettings } from '../src/actions/settings.ts';
 import { applyStatuses } from '../src/findings/recompute.ts';
+import { authorize, deny } from './authorize.ts';
 import type { Listing, Page } from './inventory-queries.ts';
 import type { HandlerContext } from './types.ts';
 import { fail, hasRole, ok, type Result } from './types.ts';

@@ -4,12 +4,12 @@
  * `handlers/commands/` plus its handler.
  */
 
-import { appendAudit } from '../src/store/audit.ts';
+import { authorize } from './authorize.ts';
 import { ACTION_COMMANDS } from './commands/actions.ts';
 import { FINDINGS_COMMANDS } from './commands/findings.ts';
 import { INVENTORY_COMMANDS } from './commands/inventory.ts';
 import { RENEWAL_COMMANDS } from './commands/renewals.ts';
-import { fail, type HandlerContext, hasRole, ok, type Result, type Role, type Surface } from './types.ts';
+import { fail, type HandlerContext, ok, type Result, type Role, type Surface } from './types.ts';
 
 export interface ArgSpec {
   name: string;
@@ -148,16 +148,8 @@ export async function executeCommand(
   spec: CommandSpec,
   args: ArgValues,
 ): Promise<Result<CommandOutput>> {
-  if (!hasRole(ctx.actor, spec.role)) {
-    await appendAudit(ctx.store.pool, {
-      actor: ctx.actor.id,
-      surface: ctx.actor.surface,
-      action: 'denied',
-      target: spec.name,
-      after: { required: spec.role, held: ctx.actor.roles },
-    });
-    return fail('NOT_AUTHORIZED', `'${spec.name}' needs the ${spec.role} role, which you do not have.`);
-  }
+  const allowed = await authorize(ctx, spec.role, spec.name);
+  if (!allowed.ok) return allowed;
   return spec.run(ctx, args);
 }
 

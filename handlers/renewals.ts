@@ -21,10 +21,11 @@ import { renewalsCalendar } from '../src/renewals/renewals-calendar.ts';
 import { isoDay, type RenewalSettings, renewalSettings } from '../src/renewals/settings.ts';
 import { appendAudit } from '../src/store/audit.ts';
 import { withTransaction } from '../src/store/transaction.ts';
+import { deny } from './authorize.ts';
 import { resolveLicense } from './contracts.ts';
 import type { ExportRow, ExportStream } from './export.ts';
 import type { Listing, Page } from './inventory-queries.ts';
-import { fail, type HandlerContext, hasRole, ok, type Result, type Role } from './types.ts';
+import { fail, type HandlerContext, hasRole, ok, type Result } from './types.ts';
 
 export type { RenewalDecisionSummary, RenewalRow } from '../src/renewals/renewal-sql.ts';
 
@@ -237,23 +238,6 @@ const fmt = (amount: number | null, currency: string | null) =>
   amount === null
     ? 'an unknown amount'
     : `${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency ?? ''}`.trim();
-
-/** A denial is audited like the registry's, then returned as NOT_AUTHORIZED. */
-async function deny(
-  ctx: HandlerContext,
-  target: string,
-  required: Role,
-  message: string,
-): Promise<Result<never>> {
-  await appendAudit(ctx.store.pool, {
-    actor: ctx.actor.id,
-    surface: ctx.actor.surface,
-    action: 'denied',
-    target,
-    after: { required, held: ctx.actor.roles },
-  });
-  return fail('NOT_AUTHORIZED', message);
-}
 
 /** Runs `work` in one transaction; a returned failure rolls back like a thrown error. */
 function inTransaction<T>(
@@ -512,7 +496,9 @@ export async function decideRenewal(
   overrides: Partial<RenewalSettings> = {},
 ): Promise<Result<DecisionResult>> {
   if (!hasRole(ctx.actor, 'it-manager')) {
-    return deny(ctx, 'renewal decide', 'it-manager', 'Deciding a renewal needs the it-manager role.');
+    return deny(ctx, 'renewal decide', 'Deciding a renewal needs the it-manager role.', {
+      required: 'it-manager',
+    });
   }
   const settings = renewalSettings(ctx.config, overrides);
   const now = ctx.now();
@@ -739,8 +725,10 @@ export async function answerPendingDecision(
     return deny(
       ctx,
       verb,
-      'finance',
       'Approving or rejecting a renewal that waits for finance needs the finance role.',
+      {
+        required: 'finance',
+      },
     );
   }
   if (!UUID.test(input.decisionId)) {
@@ -758,7 +746,9 @@ export async function answerPendingDecision(
   const licenseId = proposal.license_id;
   // Four eyes: whoever proposed cannot also be finance's answer (the proposer never changes, so check it here).
   if (proposal.requested_by === ctx.actor.id) {
-    return deny(ctx, verb, 'finance', 'Finance’s answer must come from someone other than the proposer.');
+    return deny(ctx, verb, 'Finance’s answer must come from someone other than the proposer.', {
+      required: 'finance',
+    });
   }
 
   return inTransaction(ctx, async (db) => {

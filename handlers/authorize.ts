@@ -1,9 +1,10 @@
 /**
- * The role check every seat handler makes itself, whatever surface called it (a button bypasses the command
- * registry). A denial is a value with a clear message, and it is audited.
+ * The role check every handler that changes something makes itself, whatever surface called it (a button bypasses
+ * the command registry), and the registry's own check. A denial is a value with a clear message, and it is audited
+ * the same way everywhere (`denied`, the verb as target, the roles required and held).
  */
-import { fail, type HandlerContext, hasRole, ok, type Result, type Role } from '../../handlers/types.ts';
-import { appendAudit } from '../store/audit.ts';
+import { appendAudit } from '../src/store/audit.ts';
+import { fail, type HandlerContext, hasRole, ok, type Result, type Role } from './types.ts';
 
 /** Passes when the actor holds `role`; otherwise audits the denial and says what was needed. */
 export async function authorize(
