@@ -9,6 +9,7 @@ import { ACTION_COMMANDS } from './commands/actions.ts';
 import { FINDINGS_COMMANDS } from './commands/findings.ts';
 import { INVENTORY_COMMANDS } from './commands/inventory.ts';
 import { RENEWAL_COMMANDS } from './commands/renewals.ts';
+import { WEB_COMMANDS } from './commands/web.ts';
 import { fail, type HandlerContext, ok, type Result, type Role, type Surface } from './types.ts';
 
 export interface ArgSpec {
@@ -53,6 +54,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...FINDINGS_COMMANDS,
   ...ACTION_COMMANDS,
   ...RENEWAL_COMMANDS,
+  ...WEB_COMMANDS,
 ];
 
 /** Finds a command by name or alias, case-insensitively. */

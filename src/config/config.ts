@@ -335,6 +335,36 @@ export const VARIABLES = {
     schema: z.string().min(1).optional(),
     example: '/var/lib/seatkeeper/csv',
   },
+  SEATKEEPER_PUBLIC_URL: {
+    doc: 'Address people use to reach the service (the dashboard sign-in links the bot sends point there), e.g. `https://seatkeeper.example.com`. Unset: `http://HOST:PORT`.',
+    schema: z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http:// or https:// URL')
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
+    example: 'https://seatkeeper.example.com',
+  },
+  SEATKEEPER_DASHBOARD_TOKEN: {
+    doc: 'Admin token of the web dashboard (`Authorization: Bearer …` or the sign-in form), at least 20 characters; it grants the admin role. Unset: only sign-in links and Teams sign-in (secret).',
+    schema: z.string().min(20).optional(),
+    example: '',
+  },
+  TEAMS_SSO_JWKS_URL: {
+    doc: 'Teams tab sign-in: where the signing keys of Microsoft Entra ID tokens are published.',
+    schema: z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+/, 'an http:// or https:// URL')
+      .default('https://login.microsoftonline.com/common/discovery/v2.0/keys'),
+    example: 'https://login.microsoftonline.com/common/discovery/v2.0/keys',
+  },
+  TEAMS_SSO_ISSUER: {
+    doc: 'Teams tab sign-in: the expected token issuer; `{tenantid}` stands for the token’s tenant, which must be MICROSOFT_APP_TENANT_ID when that is a GUID.',
+    schema: z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+/, 'an http:// or https:// URL')
+      .default('https://login.microsoftonline.com/{tenantid}/v2.0'),
+    example: 'https://login.microsoftonline.com/{tenantid}/v2.0',
+  },
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;

@@ -686,3 +686,45 @@ export const chatAddresses = pgTable(
   },
   (t) => [primaryKey({ columns: [t.platform, t.key] })],
 );
+
+/** Who a web sign-in is for: a person's e-mail and chat ids, the local operator, or the configured admin token. */
+export interface WebClaim {
+  email?: string | null;
+  slackUserId?: string | null;
+  teamsAadObjectId?: string | null;
+  displayName?: string | null;
+  /** `operator`: the local CLI operator; `token`: the configured admin token. Both hold every right. */
+  special?: 'operator' | 'token';
+}
+
+/**
+ * One-time sign-in links to the web dashboard, sent by the bot. Only a SHA-256 hash of the token is kept, so a
+ * database read does not hand out sign-ins; a link is spent by the compare-and-set that marks it used.
+ */
+export const webSignInLinks = pgTable(
+  'web_sign_in_links',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    /** Who the link signs in (e-mail and/or chat ids); roles are resolved from it on every request. */
+    claim: jsonb('claim').$type<WebClaim>().notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    expiresAt: tz('expires_at').notNull(),
+    usedAt: tz('used_at'),
+  },
+  (t) => [index('web_sign_in_links_expires_idx').on(t.expiresAt)],
+);
+
+/** Browser sessions of the web dashboard; the cookie holds the token, the table its SHA-256 hash. */
+export const webSessions = pgTable(
+  'web_sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    /** Who is signed in; roles are resolved from it on every request, so a role change applies at once. */
+    claim: jsonb('claim').$type<WebClaim>().notNull(),
+    /** How the session began: `link`, `token` or `teams-sso`. */
+    method: text('method').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    expiresAt: tz('expires_at').notNull(),
+  },
+  (t) => [index('web_sessions_expires_idx').on(t.expiresAt)],
+);
