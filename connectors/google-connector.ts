@@ -567,19 +567,22 @@ class GoogleConnector implements Connector {
     schema: z.ZodType<T>,
   ): AsyncGenerator<T> {
     let pageToken: string | undefined;
+    // Every token followed so far: a token back to any earlier page (not only the last one) would page forever.
+    const followed = new Set<string>();
     do {
       const page = await this.getJson(http, { path, query: { ...query, pageToken } }, schema);
       yield page;
-      if (page.nextPageToken !== undefined && page.nextPageToken === pageToken) {
+      if (page.nextPageToken && (page.nextPageToken === pageToken || followed.has(page.nextPageToken))) {
         throw new VendorError(
           VENDOR,
           `GET ${path}`,
           200,
           'contract',
-          'the same nextPageToken came back twice',
+          'a nextPageToken came back that was already followed (the paging loops)',
         );
       }
       pageToken = page.nextPageToken || undefined;
+      if (pageToken) followed.add(pageToken);
     } while (pageToken);
   }
 

@@ -673,14 +673,23 @@ class M365Connector implements Connector {
     const schema = z.object({ value: z.array(item), '@odata.nextLink': z.string().min(1).nullish() });
     const endpoint = `GET /${VERSION}${endpointPath}`;
     let link: string | undefined;
+    // Every link followed so far: a link back to any earlier page (not only the last one) would page forever.
+    const followed = new Set<string>();
     for (;;) {
       const { text } = await this.send('GET', link ?? first, endpointPath, undefined, link);
       const page = parseJson(text, schema, endpoint);
       yield page.value;
       const next = page['@odata.nextLink'];
       if (!next) return;
-      if (next === link)
-        throw new VendorError(VENDOR, endpoint, 200, 'contract', 'the next-page link repeats itself');
+      if (followed.has(next) || next === link)
+        throw new VendorError(
+          VENDOR,
+          endpoint,
+          200,
+          'contract',
+          `the next-page link points back to a page already read (after ${followed.size + 1} pages)`,
+        );
+      followed.add(next);
       link = next;
     }
   }

@@ -141,6 +141,7 @@ export function createM365ShadowSource(
   async function* pages<T>(first: string, endpoint: string, item: z.ZodType<T>): AsyncGenerator<T[]> {
     const schema = z.object({ value: z.array(item), '@odata.nextLink': z.string().min(1).nullish() });
     let link: string = first;
+    const followed = new Set<string>([first]);
     for (;;) {
       let body: unknown;
       try {
@@ -162,8 +163,16 @@ export function createM365ShadowSource(
       yield page.data.value;
       const next = page.data['@odata.nextLink'];
       if (!next) return;
-      if (next === link)
-        throw new VendorError(VENDOR, endpoint, 200, 'contract', 'the next-page link repeats itself');
+      // A link back to any page already read (not only the last one) would page forever.
+      if (next === link || followed.has(next))
+        throw new VendorError(
+          VENDOR,
+          endpoint,
+          200,
+          'contract',
+          'the next-page link points back to a page already read',
+        );
+      followed.add(next);
       // The token goes with every request: never to a host other than Graph's.
       if (new URL(next, `${graphBase}/`).origin !== new URL(graphBase).origin)
         throw new VendorError(VENDOR, endpoint, 200, 'contract', 'the next-page link leaves the Graph host');

@@ -1,6 +1,8 @@
 /**
  * The base of every vendor fake: an HTTPS server on loopback (test certificate) with a route table, a log of
  * requests, and injectable faults (429 with Retry-After, 5xx, hangs, truncated bodies) for the next N requests.
+ * Slow answers (`delayMs`) and bodies that stop midway (`stall`) reproduce what a congested vendor or a dropped
+ * proxy connection does: the headers arrive, the rest comes late or never.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -38,6 +40,10 @@ export interface Fault {
   hang?: boolean;
   /** Send only the first part of the real answer's body. */
   truncate?: boolean;
+  /** Answer (with the real answer, or the fault's status) only after this many milliseconds. */
+  delayMs?: number;
+  /** Send the status, the headers and the first half of the real answer's body, then nothing more. */
+  stall?: boolean;
 }
 
 export class FakeServer {
@@ -107,7 +113,9 @@ export class FakeServer {
     const faultIndex = this.faults.findIndex((f) => !f.path || f.path.test(request.path));
     const fault = faultIndex >= 0 ? this.faults.splice(faultIndex, 1)[0] : undefined;
     if (fault?.hang) return; // the socket stays open until the client gives up or the server stops
-    if (fault && !fault.truncate)
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    const answers = fault && (fault.truncate || fault.stall || (fault.delayMs && fault.status === undefined));
+    if (fault && !answers)
       return send(res, { status: fault.status ?? 500, headers: fault.headers, body: fault.body ?? '' });
 
     const route = this.routes.find((r) => r.method === request.method && r.pattern.test(request.path));
@@ -119,6 +127,17 @@ export class FakeServer {
     }
     request.params = (route.pattern.exec(request.path) ?? []).slice(1);
     const reply = await route.handle(request);
+    if (fault?.stall) {
+      const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+      const headers = {
+        'content-type': 'application/json',
+        ...reply.headers,
+        'content-length': String(Buffer.byteLength(text)),
+      };
+      res.writeHead(reply.status ?? 200, headers);
+      res.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))));
+      return; // the rest never comes; the socket stays open until the client gives up or the server stops
+    }
     if (fault?.truncate) {
       const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       return send(res, { ...reply, body: text.slice(0, Math.max(1, Math.floor(text.length / 2))) });

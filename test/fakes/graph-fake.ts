@@ -162,6 +162,12 @@ export class GraphFake {
   permissionGrants: GraphPermissionGrant[] = [];
   /** Page size of `oauth2PermissionGrants` (Graph's default; the call takes no `$top`). */
   grantsPageSize = 100;
+  /**
+   * When set, the `/users` page with this number (from 0) links back to page 1 with the very link issued for it
+   * before, as a directory whose paging state broke under concurrent changes does: a client that trusts
+   * next-page links blindly pages forever.
+   */
+  usersLinkBackAtPage?: number;
   /** Called when a `/users` page is served (page number from 0), e.g. to expire tokens or inject faults. */
   onUsersPage?: (page: number, req: FakeRequest) => void;
 
@@ -170,6 +176,8 @@ export class GraphFake {
   rejectedTokens = 0;
   private readonly tokens = new Map<string, number>();
   private readonly cursors = new Map<string, Cursor>();
+  /** The `/users` next links issued, by the page number they lead to (for `usersLinkBackAtPage`). */
+  private readonly usersLinks = new Map<number, { token: string; cursor: Cursor; link: string }>();
   private readonly downloads = new Map<string, { sig: string; csv: string }>();
   private readonly listCursors = new Map<
     string,
@@ -380,13 +388,18 @@ export class GraphFake {
       '@odata.context': this.context(`users(${cursor.select.join(',')})`),
       value: slice.map((u) => project(u, cursor.select)),
     };
-    if (offset < this.org.users.length) {
+    const back = this.usersLinks.get(1);
+    if (this.usersLinkBackAtPage !== undefined && cursor.page === this.usersLinkBackAtPage && back) {
+      this.cursors.set(back.token, back.cursor);
+      body['@odata.nextLink'] = back.link;
+    } else if (offset < this.org.users.length) {
       const token = `RFNwdAIAAQAAACE6${randomBytes(18).toString('base64url')}`;
       const link = new URL(`${this.url}/v1.0/users`);
       // Built by hand: Graph keeps $select's commas and the token's characters as they are.
       link.search = `?$select=${cursor.select.join(',')}&$top=${cursor.top}&$skiptoken=${token}`;
       const next = { ...cursor, offset, page: cursor.page + 1, query: link.searchParams.toString() };
       this.cursors.set(token, next);
+      this.usersLinks.set(next.page, { token, cursor: next, link: link.toString() });
       body['@odata.nextLink'] = link.toString();
     }
     return { body };
