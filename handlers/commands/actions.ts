@@ -17,13 +17,19 @@ import {
   undoReclaim,
 } from '../reclaim.ts';
 import type { ArgSpec, ArgValues, CommandOutput, CommandSpec } from '../registry.ts';
-import { fail, ok, type Result } from '../types.ts';
+import { fail, ok, type Result, type Surface } from '../types.ts';
 
 const NO_WAIT: ArgSpec = {
   name: 'no-wait',
   kind: 'flag',
   description: 'only queue the vendor call (the service carries it out); do not wait for the vendor’s answer',
 };
+
+/**
+ * Acting on seats is offered where the actor is known and the card can show the outcome: the CLI and both chat
+ * surfaces (buttons on their cards run these same entries, with the role checked again on every click).
+ */
+const CHAT_SURFACES: readonly Surface[] = ['cli', 'slack', 'teams'];
 
 const one = <T>(view: string, result: Result<T>): Result<CommandOutput> =>
   result.ok ? ok({ view, rows: [result.value], total: 1, empty: '' }) : result;
@@ -86,7 +92,7 @@ export const ACTION_COMMANDS: readonly CommandSpec[] = [
       'reclaim --sku FIGMA_PRO --all-idle --dry-run',
     ],
     role: 'it-manager',
-    surfaces: ['cli'],
+    surfaces: CHAT_SURFACES,
     run: async (ctx, args) => {
       const input = {
         sku: text(args, 'sku'),
@@ -126,7 +132,7 @@ export const ACTION_COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ['undo 0b7d5c1e-3f5a-4c1d-9a51-7f0e2d3c4b5a'],
     role: 'it-manager',
-    surfaces: ['cli'],
+    surfaces: CHAT_SURFACES,
     run: async (ctx, args) =>
       one(
         'actions',
@@ -143,7 +149,7 @@ export const ACTION_COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ['retry 0b7d5c1e-3f5a-4c1d-9a51-7f0e2d3c4b5a'],
     role: 'it-manager',
-    surfaces: ['cli'],
+    surfaces: CHAT_SURFACES,
     run: async (ctx, args) =>
       one(
         'actions',
@@ -220,7 +226,7 @@ export const ACTION_COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ['answer 0b7d5c1e-3f5a-4c1d-9a51-7f0e2d3c4b5a keep'],
     role: 'member',
-    surfaces: ['cli'],
+    surfaces: CHAT_SURFACES,
     run: async (ctx, args) =>
       one(
         'actions',
@@ -242,7 +248,7 @@ export const ACTION_COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ['clearing assign --email a.lopez@agency.example --person ana@example.com'],
     role: 'it-manager',
-    surfaces: ['cli'],
+    surfaces: CHAT_SURFACES,
     run: async (ctx, args) =>
       many(
         'clearing-actions',
@@ -261,7 +267,7 @@ export const ACTION_COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ['clearing mark --email scanner@example.com --kind service --note "office scanner"'],
     role: 'it-manager',
-    surfaces: ['cli'],
+    surfaces: CHAT_SURFACES,
     run: async (ctx, args) =>
       many(
         'clearing-actions',
@@ -283,7 +289,7 @@ export const ACTION_COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ['clearing note --email x@agency.example --note "asked HR, 2026-11-20"'],
     role: 'it-manager',
-    surfaces: ['cli'],
+    surfaces: CHAT_SURFACES,
     run: async (ctx, args) =>
       many(
         'clearing-actions',

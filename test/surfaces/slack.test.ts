@@ -290,11 +290,13 @@ describe('the Slack surface over HTTP', () => {
     const { id, responseUrl } = await slash('share findings --kind idle --app figma', USERS.admin.id);
     const card = await answer(id);
     expectWithinLimits(card);
-    // Reclaim is not offered on Slack by the registry yet; Keep and Snooze are.
+    // Every row offers the registry's seat actions; the list as a whole offers the batch reclaim.
     const labels = buttonsIn(card.blocks).map((b) => (b.button.text as { text: string }).text);
     expect(labels).toContain('Keep…');
     expect(labels).toContain('Snooze…');
-    expect(labels).not.toContain('Reclaim');
+    expect(labels).toContain('Reclaim');
+    expect(labels).toContain('Ask holder');
+    expect(labels).toContain('Reclaim all 10 idle');
     const keep = buttonsIn(card.blocks).find(
       (b) => b.block_id === 'row:1' && (b.button.text as { text: string }).text === 'Keep…',
     );
