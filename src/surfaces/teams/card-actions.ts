@@ -195,6 +195,7 @@ export function needsConfirmation(spec: CommandSpec, args: ArgMap): boolean {
 /** A short name for what a command did, for banners and confirmations ("Reclaim", "Decline", "Clearing assign"). */
 export function actionLabel(command: string, args: ArgMap): string {
   if (command === 'reclaim' && args['ask-holder'] === true) return 'Ask holder';
+  if (command === 'reclaim' && args['all-idle'] === true) return 'Reclaim all idle';
   if (command === 'renewal decide' && typeof args.decision === 'string') {
     const decision = args.decision.replace(/-/g, ' ');
     return decision.charAt(0).toUpperCase() + decision.slice(1);

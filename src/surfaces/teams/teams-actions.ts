@@ -10,12 +10,15 @@ import { type Activity, ActivityTypes } from '@microsoft/agents-activity';
 import {
   type AdaptiveCardInvokeResponse,
   CardFactory,
+  type ConnectorClient,
   MessageFactory,
   type TurnContext,
 } from '@microsoft/agents-hosting';
 import { z } from 'zod';
+import { type ActionRow, showAction } from '../../../handlers/reclaim.ts';
 import { type CommandOutput, type CommandSpec, executeCommand } from '../../../handlers/registry.ts';
 import { type Actor, type Failure, hasRole } from '../../../handlers/types.ts';
+import { waitForAction } from '../../actions/perform.ts';
 import type { Logger } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
 import {
@@ -90,7 +93,26 @@ interface Outcome {
   ok: boolean;
   clicker: CardJson;
   shared?: CardJson;
+  /** Vendor calls queued by the command, still to be carried out: the card shows their outcome once known. */
+  pending?: Pending;
 }
+
+/** What the follow-up of queued vendor calls needs once the turn is over. */
+interface Pending {
+  actionIds: string[];
+  actor: Actor;
+  data: ActionData;
+  label: string;
+  target: string;
+  /** When the click was answered, as the banner shows it. */
+  at: string;
+  personal: boolean;
+  requester?: { mri: string; actor: Actor };
+}
+
+/** How long a follow-up waits for queued vendor calls before leaving the card as it is. */
+const FOLLOW_UP_TIMEOUT_MS = 15 * 60_000;
+const FOLLOW_UP_INTERVAL_MS = 500;
 
 export interface ActionsDeps {
   store: Store;
@@ -104,6 +126,7 @@ export interface ActionsDeps {
 
 export class TeamsActions {
   private readonly outcomes = new Map<string, { at: number; outcome: Promise<Outcome> }>();
+  private readonly followUps = new Set<Promise<void>>();
 
   constructor(private readonly deps: ActionsDeps) {}
 
@@ -200,7 +223,52 @@ export class TeamsActions {
     const result = await outcome;
     if (!result.ok) this.outcomes.delete(actionId);
     if (result.shared) await this.updateShared(ctx, result.shared);
+    if (result.pending) this.followUp(ctx, actionId, result.pending);
     return cardResponse(result.clicker);
+  }
+
+  /** Resolves when every follow-up started so far has ended (for an orderly stop). */
+  async idle(): Promise<void> {
+    while (this.followUps.size > 0) await Promise.allSettled([...this.followUps]);
+  }
+
+  /**
+   * After the click was answered with "queued": waits for the action job to carry the vendor calls out, then edits
+   * the message once more so that it ends showing the outcome (done, failed with the vendor's reason, Undo/Retry).
+   * The turn is over by then; the message is edited through the turn's connector client, which stays valid.
+   */
+  private followUp(ctx: TurnContext, actionId: string, pending: Pending): void {
+    const messageId = ctx.activity.replyToId;
+    const conversationId = ctx.activity.conversation?.id;
+    const client = ctx.turnState.get<ConnectorClient>(ctx.adapter.ConnectorClientKey);
+    const work = (async () => {
+      const handler = this.deps.renderer.handlerContext(pending.actor);
+      const runtime = { store: this.deps.store, config: handler.config, now: this.deps.now };
+      for (const id of pending.actionIds) {
+        await waitForAction(runtime, id, {
+          timeoutMs: FOLLOW_UP_TIMEOUT_MS,
+          intervalMs: FOLLOW_UP_INTERVAL_MS,
+        });
+      }
+      const rows: ActionRow[] = [];
+      for (const id of pending.actionIds) {
+        const shown = await showAction(handler, { actionId: id });
+        if (shown.ok) rows.push(shown.value);
+      }
+      if (rows.length === 0) return;
+      const output: CommandOutput = { view: 'actions', rows, total: rows.length, empty: '' };
+      const cards = await this.cards(pending, output);
+      // A click repeated from now on answers with the final card.
+      this.outcomes.set(actionId, { at: Date.now(), outcome: Promise.resolve({ ok: true, ...cards }) });
+      if (client && messageId && conversationId) {
+        await client.updateActivity(conversationId, messageId, cardActivity(cards.shared, messageId));
+      }
+    })()
+      .catch((error: unknown) =>
+        this.deps.log.warn({ err: error, actionId }, 'teams: could not show the outcome of a queued action'),
+      )
+      .finally(() => this.followUps.delete(work));
+    this.followUps.add(work);
   }
 
   /** Runs the command once and builds the clicker's and everyone's card. */
@@ -229,39 +297,57 @@ export class TeamsActions {
       const answer = await this.failed(data, actor, label, target, result.error);
       return { ok: false, clicker: answer.value as CardJson };
     }
+    const queued: string[] = [];
     for (const row of result.value.rows as { actionId?: unknown; state?: unknown }[]) {
-      if (typeof row.actionId === 'string' && row.state === 'queued') await this.deps.runAction(row.actionId);
+      if (typeof row.actionId === 'string' && row.state === 'queued') {
+        queued.push(row.actionId);
+        await this.deps.runAction(row.actionId);
+      }
     }
-    const at = this.deps.now().toISOString().slice(11, 16);
-    const text = `${label}${target ? ` ${target}` : ''} — by ${actor.displayName} at ${at} UTC${summary(result.value)}.`;
+    const pending: Pending = {
+      actionIds: queued,
+      actor,
+      data: { ...data, cardId: data.cardId ?? randomUUID() },
+      label,
+      target,
+      at: this.deps.now().toISOString().slice(11, 16),
+      personal: ctx.activity.conversation?.conversationType === 'personal',
+      requester: ctx.activity.from?.id ? { mri: ctx.activity.from.id, actor } : undefined,
+    };
+    const cards = await this.cards(pending, result.value);
+    return { ok: true, ...cards, ...(queued.length > 0 ? { pending } : {}) };
+  }
+
+  /** The clicker's card (with what they may do next) and everyone's card, both saying who did what and when. */
+  private async cards(p: Pending, output: CommandOutput): Promise<{ clicker: CardJson; shared: CardJson }> {
+    const { actor, data, label, target } = p;
+    const cardId = data.cardId as string;
+    const failed = (output.rows as { state?: unknown }[]).some(
+      (r) => r?.state === 'failed' || r?.state === 'cancelled',
+    );
+    const only = output.rows.length === 1 ? (output.rows[0] as { error?: unknown }) : undefined;
+    const reason = failed && typeof only?.error === 'string' ? `: ${only.error}` : '';
+    const text = `${label}${target ? ` ${target}` : ''} — by ${actor.displayName} at ${p.at} UTC${summary(output)}${reason}.`;
     const banner: Banner = {
       text,
-      style: 'good',
-      actions: this.undoButtons(result.value, actor, data.cardId),
+      style: failed ? 'attention' : 'good',
+      actions: this.nextButtons(output, actor, cardId),
     };
-    const cardId = data.cardId ?? randomUUID();
-    const clicker = await this.originCard(data.origin, actor, cardId, banner, result.value);
-    const personal = ctx.activity.conversation?.conversationType === 'personal';
-    let shared: CardJson;
-    if (personal) {
-      shared = clicker;
-    } else if (data.origin) {
-      const base = await this.deps.renderer.renderOrigin(data.origin, actor, {
-        cardId,
-        interactive: false,
-        banner: { ...banner, actions: [] },
-      });
-      shared = base.ok
-        ? await this.deps.renderer.sharedCard(data.origin, base.value, {
-            cardId,
-            banner: text,
-            requester: ctx.activity.from?.id ? { mri: ctx.activity.from.id, actor } : undefined,
-          })
-        : clicker;
-    } else {
-      shared = clicker;
-    }
-    return { ok: true, clicker, shared };
+    const clicker = await this.originCard(data.origin, actor, cardId, banner, output);
+    if (p.personal || !data.origin) return { clicker, shared: clicker };
+    const base = await this.deps.renderer.renderOrigin(data.origin, actor, {
+      cardId,
+      interactive: false,
+      banner: { ...banner, actions: [] },
+    });
+    const shared = base.ok
+      ? await this.deps.renderer.sharedCard(data.origin, base.value, {
+          cardId,
+          banner: text,
+          requester: p.requester,
+        })
+      : clicker;
+    return { clicker, shared };
   }
 
   /** The origin re-rendered (fresh data) with a banner, or the command's own output when there is no origin. */
@@ -290,28 +376,36 @@ export class TeamsActions {
     });
   }
 
-  /** An Undo button for results that name an action that can still be undone. */
-  private undoButtons(output: CommandOutput, actor: Actor, cardId: string | undefined): CardJson[] {
-    const undo = this.deps.renderer.command('undo');
-    const positional = undo?.args.find((a) => a.kind === 'positional');
-    if (!undo || !positional || !hasRole(actor, undo.role)) return [];
-    const buttons: CardJson[] = [];
-    for (const row of output.rows.slice(0, 1) as Record<string, unknown>[]) {
-      const id =
-        typeof row.actionId === 'string' ? row.actionId : typeof row.id === 'string' ? row.id : undefined;
-      if (!id || !row.undoUntil) continue;
-      const args = fitArgs(undo, { [positional.name]: id });
-      if (!args) continue;
-      buttons.push(
-        executeAction('Undo', 'run', {
-          command: undo.name,
-          args,
-          actionId: randomUUID(),
-          ...(cardId ? { cardId } : {}),
-        }),
-      );
-    }
-    return buttons;
+  /**
+   * What can be done next about a single action's outcome: Undo a reclaim the vendor confirmed (within its window),
+   * Retry one the vendor failed and that may succeed again.
+   */
+  private nextButtons(output: CommandOutput, actor: Actor, cardId: string | undefined): CardJson[] {
+    if (output.rows.length !== 1) return [];
+    const row = output.rows[0] as Record<string, unknown>;
+    const id = typeof row.actionId === 'string' ? row.actionId : undefined;
+    if (!id) return [];
+    const undoable =
+      row.state === 'done' &&
+      row.kind !== 'undo' &&
+      typeof row.undoUntil === 'string' &&
+      Date.parse(row.undoUntil) > this.deps.now().getTime();
+    const retryable = row.state === 'failed' && row.retryable === true;
+    const [label, name] = undoable ? ['Undo', 'undo'] : retryable ? ['Retry', 'retry'] : [];
+    const spec = name ? this.deps.renderer.command(name) : undefined;
+    const positional = spec?.args.find((a) => a.kind === 'positional');
+    if (!label || !spec || !positional || !hasRole(actor, spec.role)) return [];
+    const args = fitArgs(spec, { [positional.name]: id });
+    if (!args) return [];
+    return [
+      executeAction(label, 'run', {
+        command: spec.name,
+        args,
+        // One id per outcome: the same Undo clicked twice (or on two replicas) undoes once.
+        actionId: actionIdFor(id, spec.name, args),
+        ...(cardId ? { cardId } : {}),
+      }),
+    ];
   }
 
   /** The failure shown on the clicker's card only (nothing changed, so the shared message stays). */
@@ -463,11 +557,8 @@ export class TeamsActions {
   private async updateShared(ctx: TurnContext, card: CardJson): Promise<void> {
     const messageId = ctx.activity.replyToId;
     if (!messageId) return;
-    const update = MessageFactory.attachment(CardFactory.adaptiveCard(card)) as Activity;
-    update.type = ActivityTypes.Message;
-    update.id = messageId;
     try {
-      await ctx.updateActivity(update);
+      await ctx.updateActivity(cardActivity(card, messageId));
     } catch (error) {
       this.deps.log.warn(
         { err: error, conversationId: ctx.activity.conversation?.id },
@@ -475,6 +566,14 @@ export class TeamsActions {
       );
     }
   }
+}
+
+/** The message activity that replaces message `id` with `card`. */
+function cardActivity(card: CardJson, id: string): Activity {
+  const update = MessageFactory.attachment(CardFactory.adaptiveCard(card)) as Activity;
+  update.type = ActivityTypes.Message;
+  update.id = id;
+  return update;
 }
 
 /** "dan@example.com · FIGMA_PRO": the arguments that say what a command acts on. */

@@ -4,6 +4,7 @@
  * people allowed to act (Universal Actions' user-specific views).
  */
 import { type CommandOutput, type CommandSpec, executeCommand } from '../../../handlers/registry.ts';
+import type { FindingRow } from '../../../handlers/reports.ts';
 import {
   type Actor,
   fail,
@@ -120,17 +121,50 @@ export class TeamsRenderer {
             }),
           ]
         : [];
+    const listButtons = options.interactive
+      ? this.listButtons(spec, args, output, viewer, options, origin)
+      : [];
     const card = viewCard(this.deps.templates, output, {
       now: this.deps.now(),
       title: titleFor(spec, args),
       offset,
       banner: options.banner,
-      more,
+      more: [...listButtons, ...more],
       rowActions: (view, row) =>
         options.interactive ? this.rowButtons(view, row, viewer, options.cardId, origin) : [],
     });
     const views = output.view === 'persons' ? ['subscribers'] : [output.view];
     return { card, actionRoles: this.actionRoles(views) };
+  }
+
+  /**
+   * Buttons about the whole list: "Reclaim all N idle" when the list is exactly the open idle findings of one SKU
+   * (asked for with `--kind idle --app`), so that N is the real number; its confirmation step previews every seat.
+   */
+  private listButtons(
+    spec: CommandSpec,
+    args: ArgMap,
+    output: CommandOutput,
+    viewer: Actor,
+    options: RenderOptions,
+    origin: Origin,
+  ): CardJson[] {
+    if (spec.name !== 'findings' || args.kind !== 'idle' || typeof args.app !== 'string') return [];
+    const rows = output.rows as FindingRow[];
+    const sku = rows[0]?.sku;
+    if (!sku || !rows.every((r) => r.sku === sku && r.status === 'open')) return [];
+    const reclaim = this.command('reclaim');
+    if (!reclaim || !hasRole(viewer, reclaim.role)) return [];
+    const batch = fitArgs(reclaim, { sku, 'all-idle': true });
+    if (!batch) return [];
+    return [
+      executeAction(
+        `Reclaim all ${output.total} idle`,
+        'run',
+        { command: reclaim.name, args: batch, origin, cardId: options.cardId },
+        { style: 'destructive' },
+      ),
+    ];
   }
 
   /** The buttons of one row that this viewer may use. */
@@ -176,12 +210,19 @@ export class TeamsRenderer {
 
   /** A stored notification's card: its list or notice, with buttons for the viewer when interactive. */
   async renderNotification(id: number, viewer: Actor, options: RenderOptions): Promise<Result<RenderedCard>> {
-    const found = await this.deps.store.pool.query<{ kind: string; payload: Record<string, unknown> }>(
-      'SELECT kind, payload FROM notifications WHERE id = $1',
-      [id],
-    );
+    const found = await this.deps.store.pool.query<{
+      kind: string;
+      payload: Record<string, unknown>;
+      target: Record<string, unknown> | null;
+    }>('SELECT kind, payload, target FROM notifications WHERE id = $1', [id]);
     const row = found.rows[0];
     if (!row) return fail('NOT_FOUND', 'This notification no longer exists.');
+    // The id comes from the card's action data, which the client may alter: alerts and digests are for those who
+    // read the inventory; a question put to one person is for that person.
+    const addressee = typeof row.target?.personId === 'number' && row.target.personId === viewer.personId;
+    if (!addressee && !hasRole(viewer, 'helpdesk')) {
+      return fail('NOT_AUTHORIZED', 'This card is for someone else.');
+    }
     return ok(this.notificationCard(id, notificationModel(row.kind, row.payload ?? {}), viewer, options));
   }
 

@@ -1,0 +1,454 @@
+/**
+ * Actions on Teams cards end to end: `adaptiveCard/action` invokes POSTed to `/api/messages` (authentication off),
+ * vendor calls answered by the Microsoft Graph fake and carried out by the action job, message edits (PUT) captured
+ * by the Bot Connector fake, effects checked in the database.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setContract } from '../../handlers/contracts.ts';
+import { COMMANDS } from '../../handlers/registry.ts';
+import { operatorActor } from '../../handlers/types.ts';
+import { defineActionJobs } from '../../src/actions/jobs.ts';
+import { type Config, loadConfig } from '../../src/config/config.ts';
+import { policyOf, recomputeFindings } from '../../src/findings/recompute.ts';
+import { createHttpApp, listen } from '../../src/http/http-server.ts';
+import { Metrics } from '../../src/http/metrics.ts';
+import { importSource } from '../../src/inventory/import-service.ts';
+import { JobRunner } from '../../src/jobs/job-runner.ts';
+import { createLogger } from '../../src/log.ts';
+import type { Store } from '../../src/store/store.ts';
+import { startTeamsSurface } from '../../src/surfaces/teams/teams-surface.ts';
+import { clockAt, HOUR } from '../actions/support.ts';
+import {
+  actionInvoke,
+  BotConnectorFake,
+  buttonsOf,
+  cardOf,
+  cardProblems,
+  cardText,
+  conversation,
+  messageActivity,
+  type TeamsUser,
+} from '../fakes/bot-connector-fake.ts';
+import { GraphFake } from '../fakes/graph-fake.ts';
+import { contosoOrg, type GraphOrg, SKU, USER } from '../fakes/graph-fixtures.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
+
+const ADELE: TeamsUser = {
+  id: '29:1adele-mri',
+  aadObjectId: USER.adele,
+  name: 'Adele Vance',
+  email: 'adele.vance@example.com',
+};
+const NESTOR: TeamsUser = {
+  id: '29:1nestor-mri',
+  aadObjectId: USER.nestor,
+  name: 'Nestor Wilke',
+  email: 'nestor.wilke@example.com',
+};
+const ALEX: TeamsUser = {
+  id: '29:1alex-mri',
+  aadObjectId: USER.alex,
+  name: 'Alex Wilber',
+  email: 'alex.wilber@example.com',
+};
+const LEE: TeamsUser = {
+  id: '29:1lee-mri',
+  aadObjectId: USER.lee,
+  name: 'Lee Gu',
+  email: 'lee.gu@example.com',
+};
+
+const IT_CHANNEL = '19:it-alerts@thread.tacv2';
+const CARD = 'application/vnd.microsoft.card.adaptive';
+const ASSIGN = /\/assignLicense$/;
+
+/** Contoso with Lee (E3, Power BI), Isaiah and Johanna (E5) unused for months: their seats are idle. */
+function idleOrg(): GraphOrg {
+  const org = contosoOrg();
+  for (const [id, at] of [
+    [USER.lee, '2026-08-01T09:00:00Z'],
+    [USER.isaiah, '2026-07-01T09:00:00Z'],
+    [USER.johanna, '2026-07-15T09:00:00Z'],
+  ] as const) {
+    const user = org.users.find((u) => u.id === id);
+    if (user) {
+      user.signInActivity = {
+        lastSignInDateTime: at,
+        lastSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
+        lastNonInteractiveSignInDateTime: null,
+        lastNonInteractiveSignInRequestId: null,
+        lastSuccessfulSignInDateTime: at,
+        lastSuccessfulSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
+      };
+    }
+    delete org.activity[id];
+  }
+  return org;
+}
+
+/** Polls until `check` holds (no fixed sleeps). */
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('actions on Teams cards, through the vendor', () => {
+  let db: TestDatabase;
+  let store: Store;
+  let config: Config;
+  let graph: GraphFake;
+  let connector: BotConnectorFake;
+  let runner: JobRunner;
+  let server: Server;
+  let url: string;
+  const clock = clockAt('2026-11-20T07:00:00Z');
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = await db.open();
+    graph = await new GraphFake({ org: idleOrg() }).start();
+    connector = await new BotConnectorFake().start();
+    for (const user of [ADELE, NESTOR, ALEX, LEE]) connector.members.set(user.id, user);
+    const rolesFile = join(mkdtempSync(join(tmpdir(), 'sk-teams-actions-')), 'roles.json');
+    writeFileSync(
+      rolesFile,
+      JSON.stringify({ 'it-manager': [ADELE.email, NESTOR.email], helpdesk: [ALEX.email] }),
+    );
+    config = loadConfig({
+      ...db.env,
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'test',
+      M365_TENANT_ID: graph.org.tenantId,
+      M365_CLIENT_ID: graph.clientId,
+      M365_CLIENT_SECRET: graph.clientSecret,
+      GRAPH_BASE_URL: graph.url,
+      MS_LOGIN_URL: graph.url,
+      SEATKEEPER_IDLE_GRACE_DAYS: '0',
+      SEATKEEPER_ROLES_FILE: rolesFile,
+    });
+    await importSource(store, config, 'm365', { trigger: 'test', now: clock.now });
+    clock.advance(HOUR);
+    await store.pool.query(
+      `UPDATE licenses SET unit_price = 10, currency = 'EUR', billing_period = 'monthly' WHERE sku = 'POWER_BI_PRO'`,
+    );
+    const client = await store.pool.connect();
+    try {
+      await recomputeFindings(client, policyOf(config), clock.now());
+    } finally {
+      client.release();
+    }
+    const contract = await setContract(
+      { store, config, actor: operatorActor(), now: clock.now },
+      {
+        sku: 'ENTERPRISEPACK',
+        unitPrice: '20',
+        currency: 'EUR',
+        billing: 'monthly',
+        renewalDate: '2027-01-01',
+        noticeDays: 10,
+      },
+    );
+    if (!contract.ok) throw new Error(contract.error.message);
+
+    const log = createLogger('silent');
+    runner = new JobRunner({ store, log, pollSeconds: 1 });
+    defineActionJobs(runner, { store, config, log, now: clock.now });
+    const app = createHttpApp({ store, metrics: new Metrics(), log, jobsRunning: () => runner.isRunning });
+    startTeamsSurface({
+      config,
+      store,
+      log,
+      app,
+      jobs: runner,
+      settings: { TEAMS_CHANNELS: `it=${IT_CHANNEL}` },
+      commands: COMMANDS,
+      now: clock.now,
+    });
+    await runner.start();
+    server = await listen(app, 0, '127.0.0.1');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }, 120_000);
+  afterAll(async () => {
+    await new Promise<void>((resolve) => {
+      server?.close(() => resolve());
+      server?.closeAllConnections();
+    });
+    await runner?.stop();
+    await connector?.stop();
+    await graph?.stop();
+    await db?.drop();
+  });
+  afterEach(() => {
+    expect(connector.rejected.splice(0)).toEqual([]);
+  });
+
+  async function post(activity: object): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(activity),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  type Conversation = ReturnType<typeof conversation>;
+  type Button = { verb: string; data: Record<string, unknown> };
+
+  /** Sends a message; returns the card the bot answered with and its message id. */
+  async function ask(user: TeamsUser, conv: Conversation, text: string) {
+    const before = connector.calls.length;
+    expect((await post(messageActivity(connector, user, conv, text))).status).toBe(200);
+    const posted = connector.calls
+      .slice(before)
+      .filter((c) => (c.kind === 'reply' || c.kind === 'send') && c.conversationId === conv.id);
+    const last = posted.at(-1);
+    if (!last) throw new Error(`no answer in ${conv.id}: ${connector.describe()}`);
+    return { id: last.activityId as string, card: cardOf(last.body) };
+  }
+
+  /** Sends an invoke; resolves with the raw invoke response. */
+  async function invoke(user: TeamsUser, conv: Conversation, messageId: string, button: Button, extra = {}) {
+    const action = { verb: button.verb, data: { ...button.data, ...extra } };
+    return post(actionInvoke(connector, user, conv, messageId, action));
+  }
+
+  /** Clicks a button; returns the card of the invoke response (checked to be one Teams renders). */
+  async function click(user: TeamsUser, conv: Conversation, messageId: string, button: Button, extra = {}) {
+    const { status, body } = await invoke(user, conv, messageId, button, extra);
+    expect(status).toBe(200);
+    const response = body as { statusCode: number; type: string; value: Record<string, unknown> };
+    expect(response).toMatchObject({ statusCode: 200, type: CARD });
+    expect(cardProblems(response.value)).toEqual([]);
+    return response.value;
+  }
+
+  function button(card: unknown, title: string | RegExp, args: Record<string, unknown> = {}): Button {
+    const found = buttonsOf(card).find(
+      (b) =>
+        (typeof title === 'string' ? b.title === title : title.test(b.title)) &&
+        Object.entries(args).every(
+          ([k, v]) => (b.data.args as Record<string, unknown> | undefined)?.[k] === v,
+        ),
+    );
+    if (!found)
+      throw new Error(
+        `no '${title}' button with ${JSON.stringify(args)}: ${buttonsOf(card).map((b) => b.title)}`,
+      );
+    return found;
+  }
+
+  const updates = (conversationId: string, messageId: string) =>
+    connector.of('update', conversationId).filter((c) => c.activityId === messageId);
+  const licensesOf = (id: string) => graph.user(id)?.assignedLicenses.map((l) => l.skuId) ?? [];
+  const count = async (sql: string, params: unknown[] = []) =>
+    (await store.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0]?.n ?? 0;
+
+  it('shows the buttons of a shared card only to the Teams users whose roles allow them', async () => {
+    // Everyone has talked to the bot once, so Seatkeeper knows them.
+    for (const user of [ADELE, NESTOR, ALEX, LEE]) {
+      await ask(user, conversation('personal', `a:${user.aadObjectId}`), 'mine');
+    }
+    const channel = conversation('channel', `${IT_CHANNEL};messageid=1700000000101`);
+    const { id, card } = await ask(ALEX, channel, 'findings --kind idle');
+    expect(buttonsOf(card).map((b) => b.title)).not.toContain('Reclaim');
+    const refresh = card.refresh as { action: Button; userIds: string[] };
+    expect([...refresh.userIds].sort()).toEqual([ADELE.id, NESTOR.id].sort());
+    expect(refresh.userIds.length).toBeLessThanOrEqual(60);
+    // A person outside those ids who refreshes by hand still gets no button that acts.
+    const lee = await click(LEE, channel, id, refresh.action);
+    expect(buttonsOf(lee).map((b) => b.title)).not.toContain('Reclaim');
+    expect(updates(channel.id, id)).toHaveLength(0);
+  });
+
+  it('reclaims once for a double invoke, answers with the updated card, PUTs the shared message, and ends showing the outcome', async () => {
+    const channel = conversation('channel', `${IT_CHANNEL};messageid=1700000000102`);
+    const { id, card } = await ask(ADELE, channel, 'findings --kind idle');
+    const mine = await click(ADELE, channel, id, (card.refresh as { action: Button }).action);
+    const reclaim = button(mine, 'Reclaim', { email: 'lee.gu@example.com', sku: 'POWER_BI_PRO' });
+
+    // The confirmation step: the preview with its evidence and savings; nothing happens yet.
+    const preview = await click(ADELE, channel, id, reclaim);
+    const previewText = cardText(preview);
+    expect(previewText).toContain('Reclaim?');
+    expect(previewText).toContain('lee.gu@example.com');
+    expect(previewText).toContain('€120/yr');
+    expect(graph.server.calls(ASSIGN)).toHaveLength(0);
+    const confirm = button(preview, 'Yes, reclaim');
+
+    const answers = await Promise.all([
+      click(ADELE, channel, id, confirm),
+      click(ADELE, channel, id, confirm),
+    ]);
+    for (const answer of answers) {
+      expect(cardText(answer)).toMatch(
+        /Reclaim lee\.gu@example\.com · POWER_BI_PRO — by Adele Vance at \d\d:\d\d UTC/,
+      );
+    }
+    // The job carries the removal out once; the message is then edited to say how it ended.
+    const final = await connector.waitFor(
+      (c) => c.kind === 'update' && c.activityId === id && cardText(cardOf(c.body)).includes('(done)'),
+    );
+    expect(graph.server.calls(ASSIGN)).toHaveLength(1);
+    expect(licensesOf(USER.lee)).not.toContain(SKU.POWER_BI_PRO);
+    expect(await count(`audit_log WHERE action = 'reclaim.requested'`)).toBe(1);
+    const shared = cardOf(final.body);
+    expect(cardText(shared)).toContain('Reclaim lee.gu@example.com · POWER_BI_PRO — by Adele Vance');
+    expect(buttonsOf(shared).map((b) => b.title)).toEqual([]);
+    expect([...(shared.refresh as { userIds: string[] }).userIds].sort()).toEqual(
+      [ADELE.id, NESTOR.id].sort(),
+    );
+    // Every edit of the message was the answer or the outcome: one each.
+    const edits = updates(channel.id, id);
+    expect(edits.map((e) => (cardText(cardOf(e.body)).includes('(done)') ? 'outcome' : 'answer'))).toEqual([
+      'answer',
+      'outcome',
+    ]);
+
+    // Repeated later, the invoke answers with the final card and acts no second time.
+    const again = await click(ADELE, channel, id, confirm);
+    expect(cardText(again)).toContain('(done)');
+    expect(graph.server.calls(ASSIGN)).toHaveLength(1);
+
+    // Adele's own view of the outcome offers Undo: clicked twice, the seat comes back once, through Graph.
+    const undo = button(again, 'Undo');
+    await Promise.all([click(ADELE, channel, id, undo), click(ADELE, channel, id, undo)]);
+    await until(() => licensesOf(USER.lee).includes(SKU.POWER_BI_PRO));
+    await connector.waitFor(
+      (c) =>
+        c.kind === 'update' &&
+        c.activityId === id &&
+        /Undo .* — by Adele Vance .*\(done\)/.test(cardText(cardOf(c.body))),
+    );
+    expect(graph.server.calls(ASSIGN)).toHaveLength(2);
+    expect(await count(`actions WHERE kind = 'undo' AND state = 'done'`)).toBe(1);
+  });
+
+  it('refuses a helpdesk user’s Reclaim with an error on their card only, and acts on nothing', async () => {
+    const chat = conversation('personal', 'a:adele-chat-3');
+    const { card } = await ask(ADELE, chat, 'who-has lee.gu@example.com');
+    const reclaim = button(card, 'Reclaim', { sku: 'ENTERPRISEPACK' });
+    const alexChat = conversation('personal', 'a:alex-chat-3');
+    const denied = await count(`audit_log WHERE action = 'denied' AND target = 'reclaim'`);
+    const removals = graph.server.calls(ASSIGN).length;
+    const answer = await click(ALEX, alexChat, 'f:alex-card', reclaim);
+    expect(cardText(answer)).toContain('did not happen');
+    expect(cardText(answer)).toContain("'reclaim' needs the it-manager role");
+    // Confirmed in the forged data: still refused, before any preview or vendor call.
+    const forged = await click(ALEX, alexChat, 'f:alex-card', reclaim, {
+      stage: 'confirmed',
+      args: { sku: 'SPE_E5', 'all-idle': true },
+    });
+    expect(cardText(forged)).toContain("'reclaim' needs the it-manager role");
+    expect(await count(`audit_log WHERE action = 'denied' AND target = 'reclaim'`)).toBe(denied + 2);
+    expect(connector.of('update', alexChat.id)).toHaveLength(0);
+    expect(graph.server.calls(ASSIGN)).toHaveLength(removals);
+  });
+
+  it('re-binds and re-authorizes forged action data on every invoke', async () => {
+    const chat = conversation('personal', 'a:lee-chat-4');
+    const removals = graph.server.calls(ASSIGN).length;
+    // A command Teams does not offer: a 400 error, nothing done.
+    const contract = await invoke(LEE, chat, 'f:x', {
+      verb: 'run',
+      data: { command: 'contract set', args: { sku: 'SPE_E5', 'unit-price': '0' }, cardId: 'c1' },
+    });
+    expect(contract.status).toBe(400);
+    expect(contract.body).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' });
+    // Rendering a list the viewer may not read (the audit log) through a forged origin: an error card.
+    const audit = await click(LEE, chat, 'f:x', {
+      verb: 'view',
+      data: { origin: { command: 'audit', args: {} } },
+    });
+    expect(cardText(audit)).toContain("'audit' needs the it-manager role");
+    // Another person's notification, named by its id: refused to a member.
+    const inserted = await store.pool.query<{ id: number }>(
+      `INSERT INTO notifications (dedupe_key, kind, target, payload) VALUES
+       ('t:forged', 'finding-alert', '{"channel":"it"}', '{"title":"Idle seats of the board"}') RETURNING id`,
+    );
+    const notice = await click(LEE, chat, 'f:x', {
+      verb: 'refresh',
+      data: { origin: { notification: inserted.rows[0]?.id } },
+    });
+    expect(cardText(notice)).not.toContain('Idle seats of the board');
+    expect(cardText(notice)).toContain('This card is for someone else.');
+    // Arguments the command does not take: refused with the registry's message.
+    const odd = await click(ADELE, conversation('personal', 'a:adele-chat-4'), 'f:y', {
+      verb: 'run',
+      data: { command: 'undo', args: { action: 'not-an-id', everything: true }, cardId: 'c2' },
+    });
+    expect(cardText(odd)).toContain('everything');
+    expect(graph.server.calls(ASSIGN)).toHaveLength(removals);
+  });
+
+  it('reclaims all idle seats of a SKU after a confirmation that lists them', async () => {
+    const chat = conversation('personal', 'a:adele-chat-5');
+    const { id, card } = await ask(ADELE, chat, 'findings --kind idle --app SPE_E5');
+    const all = button(card, 'Reclaim all 2 idle', { sku: 'SPE_E5', 'all-idle': true });
+    const preview = await click(ADELE, chat, id, all);
+    expect(cardText(preview)).toContain('isaiah.langer@example.com');
+    expect(cardText(preview)).toContain('johanna.lorenz@example.com');
+    const removals = graph.server.calls(ASSIGN).length;
+    const confirm = button(preview, 'Yes, reclaim all idle');
+    await Promise.all([click(ADELE, chat, id, confirm), click(ADELE, chat, id, confirm)]);
+    const final = await connector.waitFor(
+      (c) => c.kind === 'update' && c.activityId === id && cardText(cardOf(c.body)).includes('(2 done)'),
+    );
+    expect(cardText(cardOf(final.body))).toContain('Reclaim all idle SPE_E5 — by Adele Vance');
+    expect(graph.server.calls(ASSIGN)).toHaveLength(removals + 2);
+    expect(licensesOf(USER.isaiah)).not.toContain(SKU.SPE_E5);
+    expect(await count(`actions WHERE batch_id IS NOT NULL AND state = 'done'`)).toBe(2);
+  });
+
+  it('approves, resizes, escalates and declines renewals from the renewals card', async () => {
+    const chat = conversation('personal', 'a:adele-chat-6');
+    const { id, card } = await ask(ADELE, chat, 'renewals');
+    const decisions = async (sku: string) =>
+      (
+        await store.pool.query(
+          `SELECT d.decision, d.state, d.quantity FROM renewal_decisions d JOIN licenses l ON l.id = d.license_id
+           WHERE l.sku = $1 ORDER BY d.decided_at`,
+          [sku],
+        )
+      ).rows;
+
+    const approve = button(card, 'Approve', { sku: 'ENTERPRISEPACK', decision: 'approve' });
+    const approved = await Promise.all([click(ADELE, chat, id, approve), click(ADELE, chat, id, approve)]);
+    expect(cardText(approved[0])).toContain('Approve ENTERPRISEPACK — by Adele Vance');
+    expect(await decisions('ENTERPRISEPACK')).toEqual([
+      expect.objectContaining({ decision: 'approve', state: 'decided' }),
+    ]);
+
+    const resize = button(approved[0], 'Resize', { sku: 'POWER_BI_PRO' });
+    const form = await click(ADELE, chat, id, resize);
+    expect(JSON.stringify(form)).toContain('"id":"in-quantity"');
+    const resized = await click(ADELE, chat, id, button(form, 'Save'), { 'in-quantity': '3' });
+    expect(cardText(resized)).toContain('Resize POWER_BI_PRO — by Adele Vance');
+    expect(await decisions('POWER_BI_PRO')).toEqual([
+      expect.objectContaining({ decision: 'resize', state: 'decided', quantity: 3 }),
+    ]);
+
+    const escalated = await click(ADELE, chat, id, button(resized, 'Escalate', { sku: 'SPE_E5' }));
+    expect(cardText(escalated)).toContain('Escalate SPE_E5 — by Adele Vance');
+    const decline = await click(ADELE, chat, id, button(escalated, 'Decline', { sku: 'SPE_E5' }));
+    expect(cardText(decline)).toContain('Decline?');
+    const declined = await click(ADELE, chat, id, button(decline, 'Yes, decline'));
+    expect(cardText(declined)).toContain('Decline SPE_E5 — by Adele Vance');
+    expect((await decisions('SPE_E5')).map((d) => [d.decision, d.state])).toEqual([
+      ['escalate', 'superseded'],
+      ['decline', 'decided'],
+    ]);
+    // In a personal chat the message itself shows the last decision too.
+    expect(cardText(cardOf(updates(chat.id, id).at(-1)?.body ?? {}))).toContain(
+      'Decline SPE_E5 — by Adele Vance',
+    );
+  });
+});
