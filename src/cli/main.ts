@@ -24,6 +24,7 @@ import {
   loadConfig,
   readDotenv,
 } from '../config/config.ts';
+import { demoWanted, runDemoProcess } from '../demo/demo.ts';
 import { ImportFailedError } from '../inventory/import-pipeline.ts';
 import { importSource } from '../inventory/import-service.ts';
 import { createLogger } from '../log.ts';
@@ -44,7 +45,11 @@ export interface CliIo {
 export const EXIT = { ok: 0, failure: 1, usage: 2, denied: 3 } as const;
 
 const OPERATIONS = [
-  ['start', 'Run the service: HTTP server, jobs and scheduled imports of every configured connector'],
+  [
+    'start',
+    'Run the service: HTTP server, jobs and scheduled imports of every configured connector (the demo when nothing is configured; see SEATKEEPER_DEMO)',
+  ],
+  ['demo [--people N]', 'Run the service with a made-up company on local vendor fakes, in its own database'],
   ['migrate', 'Apply database migrations'],
   [
     `import <${[...CONNECTOR_NAMES, 'all'].join('|')}> [--skip-invalid]`,
@@ -97,6 +102,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
   try {
     if (verb === 'start') return await runStart(config, rest, io);
+    if (verb === 'demo') return await runDemo(config, rest, io);
     if (verb === 'migrate') return await runMigrate(config, rest, io);
     if (verb === 'import') return await runImportVerb(config, rest, io);
     if (verb === 'export') return await runExport(config, rest, io);
@@ -129,11 +135,27 @@ function noArguments(verb: string, rest: readonly string[]): void {
 async function runStart(config: Config, rest: readonly string[], io: CliIo): Promise<number> {
   noArguments('start', rest);
   const log = createLogger(config.LOG_LEVEL, io.stdout);
+  // Listening for the signal before starting: one sent right after the service says it listens is not lost.
+  const stop = io.stopSignal ?? waitForSignal();
+  if (demoWanted(config)) return runDemoProcess(config, io.env, io, log, stop);
   const service = await startService(config, log);
-  await (io.stopSignal ?? waitForSignal());
+  await stop;
   log.info('stopping');
   await service.stop();
   return EXIT.ok;
+}
+
+async function runDemo(config: Config, rest: readonly string[], io: CliIo): Promise<number> {
+  let people: number | undefined;
+  if (rest.length > 0) {
+    const [flag, value] = rest;
+    if (flag !== '--people' || rest.length !== 2 || !/^\d+$/.test(value ?? '') || Number(value) < 60) {
+      throw new UsageError(`'demo' takes only --people N (a whole number, at least 60).`);
+    }
+    people = Number(value);
+  }
+  const log = createLogger(config.LOG_LEVEL, io.stdout);
+  return runDemoProcess(config, io.env, io, log, io.stopSignal ?? waitForSignal(), people);
 }
 
 function waitForSignal(): Promise<string> {

@@ -330,6 +330,11 @@ export const VARIABLES = {
     schema: httpsUrl.default('https://api.github.com'),
     example: 'https://api.github.com',
   },
+  SEATKEEPER_DEMO: {
+    doc: 'Demo mode (a made-up company on local vendor fakes, in its own database under `SEATKEEPER_DATA_DIR/demo`): `1` makes `seatkeeper start` run the demo, `0` never. Unset: `start` runs the demo only when no connector and no chat platform (`SLACK_BOT_TOKEN`, `MICROSOFT_APP_ID`) is configured.',
+    schema: z.enum(['0', '1']).optional(),
+    example: '0',
+  },
   CSV_DIR: {
     doc: 'Directory with CSV exports to import as the `csv` connector: `subscriptions.csv`, `accounts.csv` and/or `persons.csv` (columns in README).',
     schema: z.string().min(1).optional(),
