@@ -418,11 +418,18 @@ export function loadConfig(
   const issue = parsed.error.issues[0];
   const variable = String(issue?.path[0] ?? 'configuration');
   const got = input[variable];
-  const shown = got === undefined ? 'it is not set' : isSecret(variable) ? 'got a value' : `got '${got}'`;
+  const shown =
+    got === undefined ? 'it is not set' : isSecret(variable) ? 'got a value' : `got '${printable(got)}'`;
   throw new ConfigError(
     variable,
     `Configuration error: ${variable} is invalid: ${describeIssue(issue)} (${shown}). See README, "Configuration".`,
   );
+}
+
+/** A value as an error shows it: on one line (control characters escaped) and cut to a readable length. */
+function printable(value: string): string {
+  const escaped = JSON.stringify(value).slice(1, -1);
+  return escaped.length > 80 ? `${escaped.slice(0, 80)}… (${value.length} characters)` : escaped;
 }
 
 function describeIssue(issue: z.core.$ZodIssue | undefined): string {
