@@ -75,6 +75,14 @@ export interface RawArgs {
  */
 export function splitTokens(tokens: readonly string[], spec: readonly ArgSpec[]): Result<RawArgs> {
   const raw: RawArgs = { positionals: [], options: {} };
+  // No argument of any command is this long; refusing here also keeps every error that quotes an argument short.
+  const long = tokens.find((t) => t.length > MAX_ARGUMENT_LENGTH);
+  if (long !== undefined) {
+    return fail(
+      'INVALID_ARGUMENT',
+      `An argument is too long (${long.length} characters, at most ${MAX_ARGUMENT_LENGTH}): ${quoted(long)}.`,
+    );
+  }
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as string;
     if (!token.startsWith('--') || token === '--') {
@@ -83,7 +91,7 @@ export function splitTokens(tokens: readonly string[], spec: readonly ArgSpec[])
     }
     const [name, inline] = token.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const arg = spec.find((a) => a.name === name && (a.kind !== 'positional' || a.alsoOption));
-    if (!arg) return fail('INVALID_ARGUMENT', `Unknown option --${name}.`);
+    if (!arg) return fail('INVALID_ARGUMENT', `Unknown option --${shortened(name)}.`);
     if (arg.kind === 'flag') {
       if (inline !== undefined) return fail('INVALID_ARGUMENT', `--${name} takes no value.`);
       raw.options[name] = true;
@@ -116,7 +124,7 @@ export function bindArgs(spec: CommandSpec, raw: RawArgs): Result<ArgValues> {
       values[arg.name] = raw.options[arg.name];
     }
   }
-  if (words.length > 0) return fail('INVALID_ARGUMENT', `Unexpected argument '${words[0]}'.`);
+  if (words.length > 0) return fail('INVALID_ARGUMENT', `Unexpected argument ${quoted(words[0] ?? '')}.`);
   for (const arg of spec.args) {
     let value: string | number | boolean | undefined =
       values[arg.name] ?? (arg.kind === 'positional' ? undefined : raw.options[arg.name]);
@@ -128,7 +136,7 @@ export function bindArgs(spec: CommandSpec, raw: RawArgs): Result<ArgValues> {
     if (arg.type === 'int' && typeof value !== 'number') {
       const text = String(value);
       if (!/^-?\d+$/.test(text))
-        return fail('INVALID_ARGUMENT', `--${arg.name} must be a whole number, not '${text}'.`);
+        return fail('INVALID_ARGUMENT', `--${arg.name} must be a whole number, not ${quoted(text)}.`);
       value = Number(text);
     }
     if (typeof value === 'number') {
@@ -142,6 +150,19 @@ export function bindArgs(spec: CommandSpec, raw: RawArgs): Result<ArgValues> {
     values[arg.name] = value;
   }
   return ok(values);
+}
+
+/** Longest argument a command accepts, in characters. */
+export const MAX_ARGUMENT_LENGTH = 1000;
+
+/** User input in an error, cut to a readable length. */
+function shortened(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+/** User input quoted in an error. */
+function quoted(text: string): string {
+  return `'${shortened(text)}'`;
 }
 
 /** Runs a command for an actor: checks the role server-side (a denial is audited), then calls the handler. */

@@ -91,3 +91,13 @@ export async function lastRun(store: Store, source: string) {
   );
   return found.rows[0];
 }
+
+/** Every row of the inventory that does not belong to `source` (what an import of `source` must never touch). */
+export const inventoryOutside = (store: Store, source: string) =>
+  capture(store, {
+    licenses: `SELECT * FROM licenses WHERE source <> '${source.replace(/'/g, "''")}' ORDER BY id`,
+    cloud_subscribers: `SELECT s.* FROM cloud_subscribers s JOIN licenses l ON l.id = s.license_id
+                        WHERE l.source <> '${source.replace(/'/g, "''")}' ORDER BY s.id`,
+    persons: WHOLE.persons,
+    person_emails: WHOLE.person_emails,
+  });
