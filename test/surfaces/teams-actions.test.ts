@@ -63,6 +63,13 @@ const LEE: TeamsUser = {
   email: 'lee.gu@example.com',
 };
 
+/** AAD object ids of 70 IT managers Seatkeeper knows only by their Teams id. */
+const BULK = Array.from(
+  { length: 70 },
+  (_, i) => `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`,
+);
+const PERMITTED = new Set([ADELE.id, NESTOR.id, ...BULK.map((aad) => `29:bulk-${aad}`)]);
+
 const IT_CHANNEL = '19:it-alerts@thread.tacv2';
 const CARD = 'application/vnd.microsoft.card.adaptive';
 const ASSIGN = /\/assignLicense$/;
@@ -106,9 +113,32 @@ describe('actions on Teams cards, through the vendor', () => {
   let config: Config;
   let graph: GraphFake;
   let connector: BotConnectorFake;
-  let runner: JobRunner;
-  let server: Server;
   let url: string;
+  /** A second replica on the same database; only the first runs jobs. */
+  let otherUrl: string;
+  const replicas: { server: Server; runner: JobRunner }[] = [];
+
+  /** One replica: an HTTP server with the Teams surface (and, when `runJobs`, the action jobs). */
+  async function startReplica(runJobs: boolean) {
+    const log = createLogger('silent');
+    const runner = new JobRunner({ store, log, pollSeconds: 1 });
+    defineActionJobs(runner, { store, config, log, now: clock.now });
+    const app = createHttpApp({ store, metrics: new Metrics(), log, jobsRunning: () => runner.isRunning });
+    startTeamsSurface({
+      config,
+      store,
+      log,
+      app,
+      jobs: runner,
+      settings: { TEAMS_CHANNELS: `it=${IT_CHANNEL}` },
+      commands: COMMANDS,
+      now: clock.now,
+    });
+    if (runJobs) await runner.start();
+    const server = await listen(app, 0, '127.0.0.1');
+    replicas.push({ server, runner });
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
   const clock = clockAt('2026-11-20T07:00:00Z');
 
   beforeAll(async () => {
@@ -120,7 +150,10 @@ describe('actions on Teams cards, through the vendor', () => {
     const rolesFile = join(mkdtempSync(join(tmpdir(), 'sk-teams-actions-')), 'roles.json');
     writeFileSync(
       rolesFile,
-      JSON.stringify({ 'it-manager': [ADELE.email, NESTOR.email], helpdesk: [ALEX.email] }),
+      JSON.stringify({
+        'it-manager': [ADELE.email, NESTOR.email, ...BULK.map((aad) => `teams:${aad}`)],
+        helpdesk: [ALEX.email],
+      }),
     );
     config = loadConfig({
       ...db.env,
@@ -158,30 +191,27 @@ describe('actions on Teams cards, through the vendor', () => {
     );
     if (!contract.ok) throw new Error(contract.error.message);
 
-    const log = createLogger('silent');
-    runner = new JobRunner({ store, log, pollSeconds: 1 });
-    defineActionJobs(runner, { store, config, log, now: clock.now });
-    const app = createHttpApp({ store, metrics: new Metrics(), log, jobsRunning: () => runner.isRunning });
-    startTeamsSurface({
-      config,
-      store,
-      log,
-      app,
-      jobs: runner,
-      settings: { TEAMS_CHANNELS: `it=${IT_CHANNEL}` },
-      commands: COMMANDS,
-      now: clock.now,
-    });
-    await runner.start();
-    server = await listen(app, 0, '127.0.0.1');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // More IT managers who once talked to the bot (yesterday) than a refresh may name.
+    await store.pool.query(
+      `INSERT INTO chat_addresses (platform, key, address, updated_at)
+       SELECT 'teams', 'user:' || aad, jsonb_build_object('user', jsonb_build_object('id', '29:bulk-' || aad, 'name', 'IT ' || n)),
+         now() - interval '1 day'
+       FROM unnest($1::text[]) WITH ORDINALITY AS t(aad, n)`,
+      [BULK],
+    );
+
+    const first = await startReplica(true);
+    url = first.url;
+    otherUrl = (await startReplica(false)).url;
   }, 120_000);
   afterAll(async () => {
-    await new Promise<void>((resolve) => {
-      server?.close(() => resolve());
-      server?.closeAllConnections();
-    });
-    await runner?.stop();
+    for (const replica of replicas) {
+      await new Promise<void>((resolve) => {
+        replica.server.close(() => resolve());
+        replica.server.closeAllConnections();
+      });
+      await replica.runner.stop();
+    }
     await connector?.stop();
     await graph?.stop();
     await db?.drop();
@@ -190,8 +220,8 @@ describe('actions on Teams cards, through the vendor', () => {
     expect(connector.rejected.splice(0)).toEqual([]);
   });
 
-  async function post(activity: object): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${url}/api/messages`, {
+  async function post(activity: object, to = url): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${to}/api/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(activity),
@@ -216,14 +246,28 @@ describe('actions on Teams cards, through the vendor', () => {
   }
 
   /** Sends an invoke; resolves with the raw invoke response. */
-  async function invoke(user: TeamsUser, conv: Conversation, messageId: string, button: Button, extra = {}) {
+  async function invoke(
+    user: TeamsUser,
+    conv: Conversation,
+    messageId: string,
+    button: Button,
+    extra = {},
+    to = url,
+  ) {
     const action = { verb: button.verb, data: { ...button.data, ...extra } };
-    return post(actionInvoke(connector, user, conv, messageId, action));
+    return post(actionInvoke(connector, user, conv, messageId, action), to);
   }
 
   /** Clicks a button; returns the card of the invoke response (checked to be one Teams renders). */
-  async function click(user: TeamsUser, conv: Conversation, messageId: string, button: Button, extra = {}) {
-    const { status, body } = await invoke(user, conv, messageId, button, extra);
+  async function click(
+    user: TeamsUser,
+    conv: Conversation,
+    messageId: string,
+    button: Button,
+    extra = {},
+    to = url,
+  ) {
+    const { status, body } = await invoke(user, conv, messageId, button, extra, to);
     expect(status).toBe(200);
     const response = body as { statusCode: number; type: string; value: Record<string, unknown> };
     expect(response).toMatchObject({ statusCode: 200, type: CARD });
@@ -261,8 +305,12 @@ describe('actions on Teams cards, through the vendor', () => {
     const { id, card } = await ask(ALEX, channel, 'findings --kind idle');
     expect(buttonsOf(card).map((b) => b.title)).not.toContain('Reclaim');
     const refresh = card.refresh as { action: Button; userIds: string[] };
-    expect([...refresh.userIds].sort()).toEqual([ADELE.id, NESTOR.id].sort());
-    expect(refresh.userIds.length).toBeLessThanOrEqual(60);
+    // At most 60, every one allowed to act, the most recently seen first; the helpdesk requester is not one.
+    expect(refresh.userIds).toHaveLength(60);
+    expect(new Set(refresh.userIds).size).toBe(60);
+    expect(refresh.userIds.filter((u) => !PERMITTED.has(u))).toEqual([]);
+    expect(refresh.userIds.slice(0, 2).sort()).toEqual([ADELE.id, NESTOR.id].sort());
+    expect(refresh.userIds).not.toContain(ALEX.id);
     // A person outside those ids who refreshes by hand still gets no button that acts.
     const lee = await click(LEE, channel, id, refresh.action);
     expect(buttonsOf(lee).map((b) => b.title)).not.toContain('Reclaim');
@@ -303,9 +351,10 @@ describe('actions on Teams cards, through the vendor', () => {
     const shared = cardOf(final.body);
     expect(cardText(shared)).toContain('Reclaim lee.gu@example.com · POWER_BI_PRO — by Adele Vance');
     expect(buttonsOf(shared).map((b) => b.title)).toEqual([]);
-    expect([...(shared.refresh as { userIds: string[] }).userIds].sort()).toEqual(
-      [ADELE.id, NESTOR.id].sort(),
-    );
+    const userIds = (shared.refresh as { userIds: string[] }).userIds;
+    expect(userIds[0]).toBe(ADELE.id); // the requester first
+    expect(userIds).toHaveLength(60);
+    expect(userIds.filter((u) => !PERMITTED.has(u))).toEqual([]);
     // Every edit of the message was the answer or the outcome: one each.
     const edits = updates(channel.id, id);
     expect(edits.map((e) => (cardText(cardOf(e.body)).includes('(done)') ? 'outcome' : 'answer'))).toEqual([
@@ -450,5 +499,31 @@ describe('actions on Teams cards, through the vendor', () => {
     expect(cardText(cardOf(updates(chat.id, id).at(-1)?.body ?? {}))).toContain(
       'Decline SPE_E5 — by Adele Vance',
     );
+  });
+
+  it('keeps a seat once when the form is submitted on two replicas at once, and answers a later repeat with the same card', async () => {
+    const chat = conversation('personal', 'a:adele-chat-7');
+    const { id, card } = await ask(ADELE, chat, 'who-has alex.wilber@example.com');
+    const keep = button(card, 'Keep', { email: 'alex.wilber@example.com' });
+    const seat = `alex.wilber@example.com · ${String((keep.data.args as { sku: string }).sku)}`;
+    const form = await click(ADELE, chat, id, keep);
+    const save = button(form, 'Save');
+    const inputs = { 'in-reason': 'project lead until March', 'in-until': '2027-03-31' };
+    const answers = await Promise.all([
+      click(ADELE, chat, id, save, inputs),
+      click(ADELE, chat, id, save, inputs, otherUrl),
+      click(ADELE, chat, id, save, inputs, otherUrl),
+    ]);
+    for (const answer of answers) {
+      expect(cardText(answer)).toContain(`Keep ${seat}`);
+      expect(cardText(answer)).toContain('— by Adele Vance');
+    }
+    expect(await count(`exemptions WHERE reason = 'project lead until March'`)).toBe(1);
+    expect(await count(`audit_log WHERE after::text LIKE '%project lead until March%'`)).toBe(1);
+    // One edit of the message, by whichever replica acted.
+    expect(updates(chat.id, id)).toHaveLength(1);
+    const again = await click(ADELE, chat, id, save, inputs, otherUrl);
+    expect(cardText(again)).toContain(`Keep ${seat} — by Adele Vance`);
+    expect(await count(`exemptions WHERE reason = 'project lead until March'`)).toBe(1);
   });
 });

@@ -110,6 +110,27 @@ interface Pending {
   requester?: { mri: string; actor: Actor };
 }
 
+/**
+ * Clicks' claims on their action ids, shared by the replicas: `chat_addresses` rows of their own platform value, so
+ * that they never pass for a conversation reference of the `teams` rows.
+ */
+const CLAIMS = 'teams-clicks';
+
+/** A click's claim on its action id (key `action:<id>`). */
+interface ClaimRecord {
+  state: 'running' | 'done';
+  /** Who clicked first, and when. */
+  by: string;
+  at: string;
+  /** The card the first click answered with. */
+  clicker?: CardJson;
+}
+
+/** A claim left `running` this long belongs to a replica that died mid-action: another click may take it over. */
+const STALE_CLAIM = '10 minutes';
+/** How long a repeated invoke waits for the first one's card (Teams waits some seconds for an invoke's answer). */
+const WAIT_FOR_FIRST_MS = 5_000;
+
 /** How long a follow-up waits for queued vendor calls before leaving the card as it is. */
 const FOLLOW_UP_TIMEOUT_MS = 15 * 60_000;
 const FOLLOW_UP_INTERVAL_MS = 500;
@@ -218,13 +239,90 @@ export class TeamsActions {
       const outcome = await remembered;
       return cardResponse(outcome.clicker);
     }
-    const outcome = this.execute(ctx, { ...data, actionId }, spec, bound.value, actor, label, target);
+    const outcome = this.once(actionId, actor, data, label, target, () =>
+      this.execute(ctx, { ...data, actionId }, spec, bound.value, actor, label, target),
+    );
     this.remember(actionId, outcome);
     const result = await outcome;
     if (!result.ok) this.outcomes.delete(actionId);
     if (result.shared) await this.updateShared(ctx, result.shared);
     if (result.pending) this.followUp(ctx, actionId, result.pending);
     return cardResponse(result.clicker);
+  }
+
+  /**
+   * Runs `act` once per action id across replicas: the first invoke claims the id in the database; another one (a
+   * retried invoke, a second replica) waits briefly for the first one's card and answers with it. A refusal or a
+   * failure gives the claim back, so that a later click (perhaps by someone with the role) may run.
+   */
+  private async once(
+    actionId: string,
+    actor: Actor,
+    data: ActionData,
+    label: string,
+    target: string,
+    act: () => Promise<Outcome>,
+  ): Promise<Outcome> {
+    const { pool } = this.deps.store;
+    const key = `action:${actionId}`;
+    const record: ClaimRecord = {
+      state: 'running',
+      by: actor.displayName,
+      at: this.deps.now().toISOString(),
+    };
+    const claimed = await pool.query(
+      `INSERT INTO chat_addresses (platform, key, address) VALUES ($4, $1, $2)
+       ON CONFLICT (platform, key) DO UPDATE SET address = EXCLUDED.address, updated_at = now()
+         WHERE chat_addresses.address->>'state' = 'running' AND chat_addresses.updated_at < now() - $3::interval
+       RETURNING key`,
+      [key, JSON.stringify(record), STALE_CLAIM, CLAIMS],
+    );
+    if (claimed.rowCount !== 1) {
+      const deadline = Date.now() + WAIT_FOR_FIRST_MS;
+      for (;;) {
+        const held = await pool.query<{ address: ClaimRecord }>(
+          'SELECT address FROM chat_addresses WHERE platform = $2 AND key = $1',
+          [key, CLAIMS],
+        );
+        const first = held.rows[0]?.address;
+        // Given back in the meantime: nothing was done, so this invoke may act.
+        if (!first) return this.once(actionId, actor, data, label, target, act);
+        if (first.state === 'done' && first.clicker) return { ok: true, clicker: first.clicker };
+        if (Date.now() >= deadline) {
+          const busy: Failure = {
+            code: 'CONFLICT',
+            message: `${first.by} started this at ${first.at.slice(11, 16)} UTC; it is still running.`,
+          };
+          const answer = await this.failed(data, actor, label, target, busy);
+          return { ok: false, clicker: answer.value as CardJson };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    let outcome: Outcome;
+    try {
+      outcome = await act();
+    } catch (error) {
+      await this.release(actionId);
+      throw error;
+    }
+    if (!outcome.ok) await this.release(actionId);
+    else await this.recordDone(actionId, { ...record, state: 'done', clicker: outcome.clicker });
+    return outcome;
+  }
+
+  private async release(actionId: string): Promise<void> {
+    await this.deps.store.pool.query('DELETE FROM chat_addresses WHERE platform = $2 AND key = $1', [
+      `action:${actionId}`,
+      CLAIMS,
+    ]);
+  }
+
+  private async recordDone(actionId: string, record: ClaimRecord): Promise<void> {
+    await this.deps.store.pool.query(
+      'UPDATE chat_addresses SET address = $2, updated_at = now() WHERE platform = $3 AND key = $1',
+      [`action:${actionId}`, JSON.stringify(record), CLAIMS],
+    );
   }
 
   /** Resolves when every follow-up started so far has ended (for an orderly stop). */
@@ -258,8 +356,14 @@ export class TeamsActions {
       if (rows.length === 0) return;
       const output: CommandOutput = { view: 'actions', rows, total: rows.length, empty: '' };
       const cards = await this.cards(pending, output);
-      // A click repeated from now on answers with the final card.
+      // A click repeated from now on, on any replica, answers with the final card.
       this.outcomes.set(actionId, { at: Date.now(), outcome: Promise.resolve({ ok: true, ...cards }) });
+      await this.recordDone(actionId, {
+        state: 'done',
+        by: pending.actor.displayName,
+        at: this.deps.now().toISOString(),
+        clicker: cards.clicker,
+      });
       if (client && messageId && conversationId) {
         await client.updateActivity(conversationId, messageId, cardActivity(cards.shared, messageId));
       }
