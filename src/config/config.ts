@@ -370,6 +370,19 @@ export const VARIABLES = {
       .default('https://login.microsoftonline.com/{tenantid}/v2.0'),
     example: 'https://login.microsoftonline.com/{tenantid}/v2.0',
   },
+  TEAMS_DIGEST_CRON: {
+    doc: 'Teams: when the weekly digest goes to the channels named `digest` (or `digest-…`) in TEAMS_CHANNELS (cron expression, in TZ).',
+    schema: z
+      .string()
+      .regex(/^\S+( \S+){4,5}$/, 'a cron expression such as `0 9 * * 1`')
+      .default('0 9 * * 1'),
+    example: '0 9 * * 1',
+  },
+  SEATKEEPER_ALERT_MIN_SAVINGS: {
+    doc: 'Annual savings (in the license’s own currency) from which a new finding is alerted to the IT channel (`SLACK_ALERT_CHANNEL`, the Teams channel named `alerts` or `it`).',
+    schema: z.coerce.number().min(0).max(1_000_000_000).default(500),
+    example: '500',
+  },
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;

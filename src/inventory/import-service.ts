@@ -3,6 +3,7 @@
  * pipeline (with persons when it is the person source), recompute findings, count the outcome.
  */
 import { type BuildOptions, createConnector, personSource } from '../../connectors/index.ts';
+import { raiseAlertsAfterImport } from '../alerts/import-alerts.ts';
 import type { Config, ConnectorName } from '../config/config.ts';
 import { policyOf, recomputeFindings } from '../findings/recompute.ts';
 import { SHADOW_SOURCES, type ShadowSourceName, scanShadowApps } from '../findings/shadow.ts';
@@ -70,5 +71,8 @@ export async function importSource(
   } catch (error) {
     options.metrics?.importRuns.inc({ source: name, outcome: 'failed' });
     throw error;
+  } finally {
+    // New findings, overages and a failure are told to the IT channels after every import; never changes its outcome.
+    await raiseAlertsAfterImport(store, config, now(), options.log);
   }
 }

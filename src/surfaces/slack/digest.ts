@@ -1,13 +1,11 @@
 /**
- * The weekly digest: savings found and realized, the apps with the most idle seats, renewals in the next 90 days and
- * the accounts that entered clearing this week. Composed as neutral data into the `notifications` outbox (one row
- * per week, whatever the number of replicas or runs), then delivered like every other notification.
+ * The weekly digest as one Slack message. What it says is composed surface-neutrally (`src/digests/`); this file only
+ * turns it into Block Kit, with buttons for the next step.
  */
 
-import type { RenewalRow } from '../../../handlers/reports.ts';
-import { listRenewals } from '../../../handlers/reports.ts';
-import type { Actor } from '../../../handlers/types.ts';
 import type { Config } from '../../config/config.ts';
+import type { SavingsTotal } from '../../digests/digest-queries.ts';
+import { type DigestPayload, mondayOf, queueWeeklyDigest } from '../../digests/weekly-digest.ts';
 import type { Store } from '../../store/store.ts';
 import {
   actions,
@@ -22,104 +20,22 @@ import {
 } from './block-kit.ts';
 import { type CommandButton, toButtons } from './command-buttons.ts';
 import type { Rendered } from './renderers.ts';
-import {
-  addNotification,
-  type IdleApp,
-  newUnmatched,
-  openSavings,
-  realizedSavings,
-  type SavingsTotal,
-  topIdleApps,
-} from './slack-store.ts';
 
-/** The digest as stored in the outbox: data, not Block Kit, so any surface can render it. */
-export interface DigestPayload {
-  view: 'digest';
-  /** Monday of the digest's week (YYYY-MM-DD, in the configured time zone). */
-  weekOf: string;
-  /** Start of the period "this week" covers. */
-  since: string;
-  timeZone: string;
-  open: SavingsTotal[];
-  realized: SavingsTotal[];
-  idle: IdleApp[];
-  renewals: { total: number; rows: RenewalRow[] };
-  unmatched: { count: number; accounts: { account: string; product: string; sku: string; vendor: string }[] };
-}
-
-const DIGEST_ACTOR: Actor = {
-  id: 'seatkeeper',
-  email: null,
-  personId: null,
-  displayName: 'Seatkeeper digest',
-  roles: ['admin'],
-  surface: 'system',
-};
-
-/** The Monday (YYYY-MM-DD) of the week `at` falls in, in `timeZone`. */
-export function mondayOf(at: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    weekday: 'short',
-  }).formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday'));
-  const local = Date.UTC(Number(get('year')), Number(get('month')) - 1, Number(get('day')));
-  return new Date(local - Math.max(weekday, 0) * 86_400_000).toISOString().slice(0, 10);
-}
-
-/** Gathers the digest's numbers as of `now`. */
-export async function composeDigest(
-  store: Store,
-  config: Config,
-  now: Date,
-  timeZone: string,
-): Promise<DigestPayload> {
-  const since = new Date(now.getTime() - 7 * 86_400_000);
-  const ctx = { store, config, actor: DIGEST_ACTOR, now: () => now };
-  const [open, realized, idle, renewals, unmatched] = await Promise.all([
-    openSavings(store.pool),
-    realizedSavings(store.pool, since),
-    topIdleApps(store.pool, 5),
-    listRenewals(ctx, { days: 90, limit: 10, offset: 0 }),
-    newUnmatched(store.pool, since, 10),
-  ]);
-  return {
-    view: 'digest',
-    weekOf: mondayOf(now, timeZone),
-    since: since.toISOString(),
-    timeZone,
-    open,
-    realized,
-    idle,
-    renewals: renewals.ok
-      ? { total: renewals.value.total, rows: renewals.value.rows }
-      : { total: 0, rows: [] },
-    unmatched,
-  };
-}
+export { type DigestPayload, mondayOf };
 
 /**
- * Puts this week's digest for `channel` into the outbox unless it is there already. Returns the notification id
- * when this call added it.
+ * Puts this week's digest for the Slack `channel` into the outbox unless it is there already. Returns the notification
+ * id when this call added it.
  */
-export async function queueWeeklyDigest(
+export async function queueSlackDigest(
   store: Store,
   config: Config,
   channel: string,
   now: Date,
   timeZone: string,
 ): Promise<number | undefined> {
-  const payload = await composeDigest(store, config, now, timeZone);
-  return addNotification(store.pool, {
-    dedupeKey: `digest:slack:${channel}:${payload.weekOf}`,
-    kind: 'digest',
-    target: { platform: 'slack', channel },
-    payload,
-  });
+  const [id] = await queueWeeklyDigest(store, config, [{ platform: 'slack', channel }], now, timeZone);
+  return id;
 }
 
 const totalsText = (totals: SavingsTotal[]) =>

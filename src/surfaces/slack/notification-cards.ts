@@ -4,13 +4,15 @@
  * - `digest` → the weekly digest;
  * - `holder-ask`, `holder-ask-reminder` → "Still need Figma?" with Keep / Release (`answer <action> keep|release`),
  *   both sharing the ask's action id, so the holder answers once;
+ * - `finding-alert` → the new finding(s), each with the buttons of its row in the findings list (Reclaim, Ask
+ *   holder, Keep, Snooze);
  * - `renewal-*` → the renewal with its numbers and the decisions (`renewal decide`), or for finance Confirm /
  *   Reject (`renewal confirm|reject --id <decision>`);
  * - anything else → `{ title?, text?, facts?, output?, actions? }` (see `NotificationPayload`), or its fields.
  * Buttons appear only for commands the registry runs on Slack.
  */
 import type { CommandOutput } from '../../../handlers/registry.ts';
-import type { RenewalRow } from '../../../handlers/reports.ts';
+import type { FindingRow, RenewalRow } from '../../../handlers/reports.ts';
 import {
   actions,
   type Block,
@@ -25,7 +27,7 @@ import {
 } from './block-kit.ts';
 import { type CommandButton, toButtons } from './command-buttons.ts';
 import { type DigestPayload, renderDigest } from './digest.ts';
-import { type Rendered, renderOutput, renewalButtons } from './renderers.ts';
+import { evidenceText, findingButtons, type Rendered, renderOutput, renewalButtons } from './renderers.ts';
 
 /** A button on a notification: a registry command, as in `/license`. */
 export interface NotificationAction {
@@ -179,6 +181,61 @@ function renewalNotice(kind: string, p: Record<string, unknown>): Rendered {
   return card(title, blocks, buttons);
 }
 
+const toCommandButton = (a: NotificationAction): CommandButton => ({
+  label: a.label,
+  command: a.command,
+  tokens: a.tokens ?? [],
+  ask: a.ask,
+  mutating: a.mutating ?? true,
+  actionId: a.actionId,
+  style: a.style,
+  confirm: a.confirm,
+});
+
+/**
+ * A finding alert: what was found, its facts and, under each finding, the buttons the findings list gives it. One
+ * finding: its buttons at the bottom with the alert's own; several: each under its line, as far as the limits go.
+ */
+function findingAlert(payload: Record<string, unknown>): Rendered {
+  const p = payload as NotificationPayload;
+  const rows = (p.output?.rows ?? []) as FindingRow[];
+  const title = str(p.title) ?? 'New finding';
+  const blocks: Block[] = [];
+  if (str(p.text)) blocks.push(section(e(String(p.text))));
+  if (Array.isArray(p.facts) && p.facts.length) {
+    blocks.push(fieldsSection(p.facts.map((f) => [String(f.label), e(String(f.value))] as const)));
+  }
+  const own = (Array.isArray(p.actions) ? p.actions : []).map(toCommandButton);
+  if (rows.length === 1) {
+    const f = rows[0] as FindingRow;
+    const evidence = evidenceText(f.evidence ?? {});
+    if (evidence) blocks.push(context(e(evidence)));
+    return card(title, blocks, [...findingButtons(f), ...own], str(p.text));
+  }
+  // Header, the blocks above, the "more" line and the alert's own buttons stay within the message's limit.
+  const room = LIMITS.messageBlocks - blocks.length - 3;
+  let used = 0;
+  let shown = 0;
+  for (const f of rows) {
+    const buttons = toButtons(findingButtons(f));
+    const need = buttons.length ? 2 : 1;
+    if (used + need > room) break;
+    blocks.push(
+      section(
+        `*${e(f.kind)}* · ${e(f.product ?? f.sku ?? 'unknown app')}${f.email ? ` · ${e(f.email)}` : ''} — ${
+          f.savings === null ? 'savings unknown' : `saves *${money(f.savings, f.currency)}*/year`
+        }`,
+      ),
+    );
+    if (buttons.length) blocks.push(actions(buttons, `finding:${f.id}`));
+    used += need;
+    shown++;
+  }
+  const total = typeof p.output?.total === 'number' ? p.output.total : rows.length;
+  if (total > shown) blocks.push(context(`…and ${total - shown} more: \`/license findings\`.`));
+  return card(title, blocks, own, str(p.text));
+}
+
 function generic(kind: string, payload: Record<string, unknown>): Rendered {
   const p = payload as NotificationPayload;
   const title = str(p.title) ?? kind.replace(/-/g, ' ');
@@ -198,18 +255,7 @@ function generic(kind: string, payload: Record<string, unknown>): Rendered {
       scalars.length ? fieldsSection(scalars.map(([k, v]) => [k, e(String(v))] as const)) : context(e(kind)),
     );
   }
-  const buttons = (Array.isArray(p.actions) ? p.actions : []).map(
-    (a): CommandButton => ({
-      label: a.label,
-      command: a.command,
-      tokens: a.tokens ?? [],
-      ask: a.ask,
-      mutating: a.mutating ?? true,
-      actionId: a.actionId,
-      style: a.style,
-      confirm: a.confirm,
-    }),
-  );
+  const buttons = (Array.isArray(p.actions) ? p.actions : []).map(toCommandButton);
   return card(title, blocks, buttons, str(p.text));
 }
 
@@ -217,6 +263,10 @@ function generic(kind: string, payload: Record<string, unknown>): Rendered {
 export function renderNotification(kind: string, payload: Record<string, unknown>): Rendered {
   if (payload.view === 'digest') return renderDigest(payload as unknown as DigestPayload);
   if (kind === 'holder-ask' || kind === 'holder-ask-reminder') return holderAsk(kind, payload);
+  const output = payload.output as { view?: unknown; rows?: unknown } | undefined;
+  if (kind === 'finding-alert' && output?.view === 'findings' && Array.isArray(output.rows)) {
+    return findingAlert(payload);
+  }
   if (kind.startsWith('renewal-') && (payload.licenseId !== undefined || payload.decisionId !== undefined)) {
     return renewalNotice(kind, payload);
   }

@@ -223,27 +223,6 @@ export async function markDelivered(db: Db, id: number): Promise<void> {
   await db.query('UPDATE notifications SET error = NULL WHERE id = $1', [id]);
 }
 
-/**
- * Adds a notification unless one with the same dedupe key exists (a digest per week, an alert per event).
- * Returns its id when this call created it.
- */
-export async function addNotification(
-  db: Db,
-  notification: { dedupeKey: string; kind: string; target: unknown; payload: unknown },
-): Promise<number | undefined> {
-  const inserted = await db.query<{ id: number }>(
-    `INSERT INTO notifications (dedupe_key, kind, target, payload) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-    [
-      notification.dedupeKey,
-      notification.kind,
-      JSON.stringify(notification.target),
-      JSON.stringify(notification.payload),
-    ],
-  );
-  return inserted.rows[0]?.id;
-}
-
 export interface ImportStatus {
   source: string;
   outcome: string;
@@ -281,116 +260,12 @@ export async function latestImportFinished(db: Db): Promise<Date | null> {
   return found.rows[0]?.at ?? null;
 }
 
-export interface SavingsTotal {
-  currency: string | null;
-  amount: number;
-  findings: number;
-  seats: number;
-}
-
-/** Open findings with their yearly savings, per currency (never summed across currencies). */
-export async function openSavings(db: Db): Promise<SavingsTotal[]> {
-  const found = await db.query<{
-    currency: string | null;
-    amount: string | null;
-    findings: number;
-    seats: number;
-  }>(
-    `SELECT currency, sum(savings) AS amount, count(*)::int AS findings, sum(seats)::int AS seats
-     FROM findings WHERE status = 'open' GROUP BY currency ORDER BY sum(savings) DESC NULLS LAST`,
-  );
-  return found.rows.map((r) => ({
-    currency: r.currency,
-    amount: Number(r.amount ?? 0),
-    findings: r.findings,
-    seats: r.seats,
-  }));
-}
-
-/** Savings realized since `since`: findings resolved by a reclaim, per currency. */
-export async function realizedSavings(db: Db, since: Date): Promise<SavingsTotal[]> {
-  const found = await db.query<{
-    currency: string | null;
-    amount: string | null;
-    findings: number;
-    seats: number;
-  }>(
-    `SELECT currency, sum(savings) AS amount, count(*)::int AS findings, sum(seats)::int AS seats
-     FROM findings WHERE status = 'resolved' AND resolved_how = 'reclaimed' AND resolved_at >= $1
-     GROUP BY currency ORDER BY sum(savings) DESC NULLS LAST`,
-    [since],
-  );
-  return found.rows.map((r) => ({
-    currency: r.currency,
-    amount: Number(r.amount ?? 0),
-    findings: r.findings,
-    seats: r.seats,
-  }));
-}
-
-export interface IdleApp {
-  product: string;
-  sku: string;
-  seats: number;
-  savings: number | null;
-  currency: string | null;
-}
-
-/** Apps with the most idle seats (open `idle` findings). */
-export async function topIdleApps(db: Db, limit: number): Promise<IdleApp[]> {
-  const found = await db.query<{
-    product: string;
-    sku: string;
-    seats: number;
-    savings: string | null;
-    currency: string | null;
-  }>(
-    `SELECT COALESCE(pr.name, l.name) AS product, l.sku, sum(f.seats)::int AS seats, sum(f.savings) AS savings,
-       max(f.currency) AS currency
-     FROM findings f JOIN licenses l ON l.id = f.license_id LEFT JOIN products pr ON pr.id = l.product_id
-     WHERE f.status = 'open' AND f.kind = 'idle'
-     GROUP BY COALESCE(pr.name, l.name), l.sku
-     ORDER BY sum(f.seats) DESC, sum(f.savings) DESC NULLS LAST, l.sku
-     LIMIT $1`,
-    [limit],
-  );
-  return found.rows.map((r) => ({
-    product: r.product,
-    sku: r.sku,
-    seats: r.seats,
-    savings: r.savings === null ? null : Number(r.savings),
-    currency: r.currency,
-  }));
-}
-
-/** Accounts that entered clearing since `since`: how many, and the first few. */
-export async function newUnmatched(
-  db: Db,
-  since: Date,
-  sample: number,
-): Promise<{ count: number; accounts: { account: string; product: string; sku: string; vendor: string }[] }> {
-  const found = await db.query<{
-    account: string;
-    product: string;
-    sku: string;
-    vendor: string;
-    total: number;
-  }>(
-    `SELECT COALESCE(s.email, s.login, s.vendor_account_id) AS account, COALESCE(pr.name, l.name) AS product,
-       l.sku, l.vendor, count(*) OVER ()::int AS total
-     FROM cloud_subscribers s JOIN licenses l ON l.id = s.license_id LEFT JOIN products pr ON pr.id = l.product_id
-     WHERE s.person_id IS NULL AND s.is_active AND s.account_kind = 'person' AND s.first_import_at >= $1
-     ORDER BY s.first_import_at DESC, s.id
-     LIMIT $2`,
-    [since, sample],
-  );
-  return {
-    count: found.rows[0]?.total ?? 0,
-    accounts: found.rows.map((r) => ({
-      account: r.account,
-      product: r.product,
-      sku: r.sku,
-      vendor: r.vendor,
-    })),
-  };
-}
+export { addNotification } from '../../alerts/outbox.ts';
+export {
+  type IdleApp,
+  newUnmatched,
+  openSavings,
+  realizedSavings,
+  type SavingsTotal,
+  topIdleApps,
+} from '../../digests/digest-queries.ts';

@@ -24,7 +24,7 @@ import type { JobRunner } from '../../jobs/job-runner.ts';
 import type { Logger } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
 import { deliverPendingNotifications } from './delivery.ts';
-import { queueWeeklyDigest } from './digest.ts';
+import { queueSlackDigest } from './digest.ts';
 import { SlackIdentity } from './identity.ts';
 import { publishHome, registerListeners, type SurfaceContext } from './listeners.ts';
 import {
@@ -187,7 +187,7 @@ export async function startSlackSurface(deps: SlackSurfaceDeps): Promise<SlackSu
       every: settings.digestCron,
       lockLifetimeMs: 10 * 60_000,
       run: async () => {
-        await queueWeeklyDigest(store, config, digestChannel, sc.now(), settings.timeZone);
+        await queueSlackDigest(store, config, digestChannel, sc.now(), settings.timeZone);
         await deliverPendingNotifications(delivery);
       },
     });

@@ -11,6 +11,8 @@ export interface RawTeamsSettings {
   MICROSOFT_APP_PASSWORD?: string;
   MICROSOFT_APP_TENANT_ID?: string;
   TEAMS_CHANNELS?: string;
+  /** When the weekly digest goes out (cron expression, in the process time zone); default Monday 09:00. */
+  TEAMS_DIGEST_CRON?: string;
 }
 
 /** How inbound requests are authenticated and outbound calls get their token. */
@@ -26,6 +28,30 @@ export interface TeamsSettings {
   auth: TeamsAuthMode;
   /** Logical channel name (`it`, `procurement`, as notification targets name them) → Teams channel id (`19:…`). */
   channels: ReadonlyMap<string, string>;
+  /** When the weekly digest goes out to the digest channels (cron expression, in the process time zone). */
+  digestCron: string;
+}
+
+/** Monday 09:00, in the process time zone (`TZ`). */
+export const DEFAULT_TEAMS_DIGEST_CRON = '0 9 * * 1';
+
+const unique = (ids: Iterable<string>) => [...new Set(ids)];
+
+/**
+ * The Teams channels that receive the weekly digest: those named `digest` (or `digest-<anything>`, for a second
+ * audience such as `digest-finance`) in TEAMS_CHANNELS, each once.
+ */
+export function digestChannelIds(settings: Pick<TeamsSettings, 'channels'>): string[] {
+  return unique(
+    [...settings.channels]
+      .filter(([name]) => name === 'digest' || name.startsWith('digest-'))
+      .map(([, id]) => id),
+  );
+}
+
+/** The IT channels that receive alerts (new findings, overages, import failures): named `alerts` or `it`. */
+export function alertChannelIds(settings: Pick<TeamsSettings, 'channels'>): string[] {
+  return unique(['alerts', 'it'].flatMap((name) => settings.channels.get(name) ?? []));
 }
 
 /** What start-up decides: run the surface with these settings, or leave it off with a reason for the log. */
@@ -74,6 +100,10 @@ export function parseTeamsSettings(raw: RawTeamsSettings, nodeEnv: Config['NODE_
   const appPassword = value(raw.MICROSOFT_APP_PASSWORD);
   const tenantId = value(raw.MICROSOFT_APP_TENANT_ID);
   const channels = parseChannels(value(raw.TEAMS_CHANNELS));
+  const digestCron = value(raw.TEAMS_DIGEST_CRON) ?? DEFAULT_TEAMS_DIGEST_CRON;
+  if (!/^\S+( \S+){4,5}$/.test(digestCron)) {
+    throw problem('TEAMS_DIGEST_CRON', 'expected a cron expression such as `0 9 * * 1`', digestCron);
+  }
 
   if (appId !== undefined && !GUID.test(appId)) {
     throw problem('MICROSOFT_APP_ID', 'expected the bot’s application (client) id, a GUID', appId);
@@ -96,6 +126,7 @@ export function parseTeamsSettings(raw: RawTeamsSettings, nodeEnv: Config['NODE_
         tenantId,
         auth: appPassword ? 'single-tenant' : 'managed-identity',
         channels,
+        digestCron,
       },
     };
   }
@@ -118,7 +149,7 @@ export function parseTeamsSettings(raw: RawTeamsSettings, nodeEnv: Config['NODE_
   if (appPassword) {
     throw problem('MICROSOFT_APP_ID', 'expected a value, because MICROSOFT_APP_PASSWORD is set');
   }
-  return { enabled: true, settings: { tenantId, auth: 'off', channels } };
+  return { enabled: true, settings: { tenantId, auth: 'off', channels, digestCron } };
 }
 
 /** The Teams settings of the parsed configuration. */
@@ -128,5 +159,6 @@ export function teamsSettingsFromConfig(config: Config): RawTeamsSettings {
     MICROSOFT_APP_PASSWORD: config.MICROSOFT_APP_PASSWORD,
     MICROSOFT_APP_TENANT_ID: config.MICROSOFT_APP_TENANT_ID,
     TEAMS_CHANNELS: config.TEAMS_CHANNELS,
+    TEAMS_DIGEST_CRON: config.TEAMS_DIGEST_CRON,
   };
 }

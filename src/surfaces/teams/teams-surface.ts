@@ -10,6 +10,7 @@ import { COMMANDS, type CommandSpec } from '../../../handlers/registry.ts';
 import { ACTION_RUN_JOB } from '../../actions/jobs.ts';
 import { loadRoles } from '../../auth/actors.ts';
 import type { Config } from '../../config/config.ts';
+import { queueWeeklyDigest } from '../../digests/weekly-digest.ts';
 import type { JobRunner } from '../../jobs/job-runner.ts';
 import type { Logger } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
@@ -23,10 +24,17 @@ import { withTeamsCommands } from './teams-commands.ts';
 import { TeamsIdentities } from './teams-identity.ts';
 import { type DeliveryReport, TeamsNotifier } from './teams-notifier.ts';
 import { TeamsRenderer } from './teams-render.ts';
-import { parseTeamsSettings, type RawTeamsSettings, teamsSettingsFromConfig } from './teams-settings.ts';
+import {
+  digestChannelIds,
+  parseTeamsSettings,
+  type RawTeamsSettings,
+  teamsSettingsFromConfig,
+} from './teams-settings.ts';
 
 /** The job that delivers notifications to Teams. */
 export const TEAMS_NOTIFICATIONS_JOB = 'teams:notifications';
+/** The job that puts the weekly digest for the Teams digest channels into the outbox and delivers it. */
+export const TEAMS_DIGEST_JOB = 'teams:weekly-digest';
 /** The bot's endpoint, as registered in Azure Bot Service (`https://<host>/api/messages`). */
 export const TEAMS_ENDPOINT = '/api/messages';
 
@@ -51,6 +59,11 @@ export interface TeamsSurface {
   enabled: boolean;
   /** Delivers pending notifications now (what the job does). */
   deliverNotifications(): Promise<DeliveryReport>;
+  /**
+   * Queues this week's digest for the digest channels (once per channel and week, across runs and replicas) and
+   * delivers what is pending (what the digest job does).
+   */
+  sendWeeklyDigest(): Promise<DeliveryReport>;
 }
 
 /**
@@ -63,7 +76,8 @@ export function startTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
   const setup = parseTeamsSettings(deps.settings ?? teamsSettingsFromConfig(config), config.NODE_ENV);
   if (!setup.enabled) {
     log.info(`teams: ${setup.reason}`);
-    return { enabled: false, deliverNotifications: async () => ({ sent: 0, failed: 0, skipped: 0 }) };
+    const nothing = async () => ({ sent: 0, failed: 0, skipped: 0 });
+    return { enabled: false, deliverNotifications: nothing, sendWeeklyDigest: nothing };
   }
   const { settings } = setup;
   const now = deps.now ?? (() => new Date());
@@ -145,7 +159,35 @@ export function startTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     },
   });
 
-  const channels = [...settings.channels.keys()].join(', ') || 'none';
+  const digestChannels = digestChannelIds(settings);
+  const timeZone = config.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+  const sendWeeklyDigest = async () => {
+    await queueWeeklyDigest(
+      store,
+      config,
+      digestChannels.map((channel) => ({ platform: 'teams' as const, channel })),
+      now(),
+      timeZone,
+    );
+    return notifier.deliverPending();
+  };
+  if (digestChannels.length > 0) {
+    jobs.define({
+      name: TEAMS_DIGEST_JOB,
+      every: settings.digestCron,
+      lockLifetimeMs: 10 * 60_000,
+      run: async () => {
+        const report = await sendWeeklyDigest();
+        log.info({ ...report }, 'teams: weekly digest queued and delivered');
+      },
+    });
+  }
+
+  const digest =
+    digestChannels.length > 0
+      ? `digest at '${settings.digestCron}' (${timeZone})`
+      : 'no digest (name a channel digest in TEAMS_CHANNELS)';
+  const channels = `${[...settings.channels.keys()].join(', ') || 'none'}; ${digest}`;
   if (settings.auth === 'off') {
     log.warn(
       `teams: ${TEAMS_ENDPOINT} enabled WITHOUT authentication (no MICROSOFT_APP_ID; ${config.NODE_ENV} only); channels: ${channels}`,
@@ -153,5 +195,5 @@ export function startTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
   } else {
     log.info(`teams: ${TEAMS_ENDPOINT} enabled (${settings.auth}); channels: ${channels}`);
   }
-  return { enabled: true, deliverNotifications: () => notifier.deliverPending() };
+  return { enabled: true, deliverNotifications: () => notifier.deliverPending(), sendWeeklyDigest };
 }
