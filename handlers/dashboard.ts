@@ -80,6 +80,8 @@ export interface DashboardSummary {
     /** Purchased usage rights of licenses with a limit. */
     purchased: number;
     consumed: number;
+    /** Consumed seats of licenses with a limit: what `purchased` is compared with. */
+    consumedLimited: number;
     /** Active accounts, over licenses whose vendor reports usage. */
     active: number;
     unlimitedLicenses: number;
@@ -133,6 +135,8 @@ export async function dashboardSummary(
          (SELECT COALESCE(sum(enabled_units + warning_units), 0)::int FROM licenses WHERE present AND NOT unlimited)
            AS purchased,
          (SELECT COALESCE(sum(consumed_units), 0)::int FROM licenses WHERE present) AS consumed,
+         (SELECT COALESCE(sum(consumed_units), 0)::int FROM licenses WHERE present AND NOT unlimited)
+           AS consumed_limited,
          (SELECT count(*)::int FROM licenses WHERE present AND unlimited) AS unlimited,
          (SELECT count(*)::int FROM cloud_subscribers s WHERE s.person_id IS NULL AND s.is_active
             AND s.account_kind = 'person') AS clearing,
@@ -236,6 +240,7 @@ export async function dashboardSummary(
       licenses: t.licenses,
       purchased: t.purchased,
       consumed: t.consumed,
+      consumedLimited: t.consumed_limited,
       active: t.active,
       unlimitedLicenses: t.unlimited,
       subscribers,

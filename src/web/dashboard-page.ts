@@ -89,7 +89,9 @@ function tiles(s: DashboardSummary): string {
     `<div class="tile" data-metric="${id}"><dt>${h(label)}</dt><dd><span class="value">${h(value)}</span>${
       note ? `<span class="note">${h(note)}</span>` : ''
     }</dd></div>`;
-  const utilization = t.purchased > 0 ? `${Math.round((t.consumed / t.purchased) * 100)}% of purchased` : '';
+  // Unlimited licenses have no purchased count: they stay out of the percentage.
+  const utilization =
+    t.purchased > 0 ? `${Math.round((t.consumedLimited / t.purchased) * 100)}% of purchased` : '';
   return `<section aria-labelledby="overview-h">
 <h2 id="overview-h">Overview</h2>
 <dl class="tiles">

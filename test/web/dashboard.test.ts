@@ -66,6 +66,7 @@ describe('the dashboard API', () => {
         (SELECT count(*)::int FROM licenses WHERE present) AS licenses,
         (SELECT sum(enabled_units + warning_units)::int FROM licenses WHERE present AND NOT unlimited) AS purchased,
         (SELECT sum(consumed_units)::int FROM licenses WHERE present) AS consumed,
+        (SELECT sum(consumed_units)::int FROM licenses WHERE present AND NOT unlimited) AS "consumedLimited",
         (SELECT count(*)::int FROM licenses WHERE present AND unlimited) AS "unlimitedLicenses",
         (SELECT count(*)::int FROM cloud_subscribers) AS subscribers,
         (SELECT count(*)::int FROM cloud_subscribers WHERE person_id IS NULL AND is_active AND account_kind = 'person')
@@ -73,7 +74,13 @@ describe('the dashboard API', () => {
         (SELECT count(*)::int FROM findings WHERE status = 'open') AS "openFindings"`);
     expect(body.totals).toMatchObject(expected);
     // The organisation as imported: Figma 40/33, Miro 10/12, Zoom unlimited; three unknown addresses.
-    expect(body.totals).toMatchObject({ licenses: 3, purchased: 50, consumed: 50, clearing: 3 });
+    expect(body.totals).toMatchObject({
+      licenses: 3,
+      purchased: 50,
+      consumed: 50,
+      consumedLimited: 45,
+      clearing: 3,
+    });
 
     const figma = body.apps.find((a: { app: string }) => a.app === 'Figma');
     const activeFigma = await one(

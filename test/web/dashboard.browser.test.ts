@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueSignInLink } from '../../src/web/web-auth.ts';
+import { ADMIN, type DashboardEnv, startDashboardService } from './dashboard-fixture.ts';
+
+const SCREENSHOT = fileURLToPath(new URL('../../docs/screenshots/dashboard.png', import.meta.url));
+
+describe('the dashboard in a browser', () => {
+  let env: DashboardEnv;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    env = await startDashboardService();
+    // Playwright gives every launch a fresh, temporary profile (user data directory).
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    page = await context.newPage();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await env?.stop();
+  });
+
+  const one = async (text: string) => (await env.store.pool.query(text)).rows[0];
+
+  it('signs in with a one-time link and shows the numbers the store holds', async () => {
+    const link = await issueSignInLink(env.store, env.config, ADMIN);
+    await page.goto(link.replace(/^http:\/\/[^/]+/, env.url));
+    expect(new URL(page.url()).pathname).toBe('/dashboard');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('License dashboard');
+
+    const stored = await one(`SELECT
+        (SELECT sum(consumed_units)::int FROM licenses WHERE present) AS consumed,
+        (SELECT sum(enabled_units + warning_units)::int FROM licenses WHERE present AND NOT unlimited) AS purchased,
+        (SELECT count(*)::int FROM findings WHERE status = 'open') AS open,
+        (SELECT count(*)::int FROM cloud_subscribers WHERE person_id IS NULL AND is_active) AS clearing`);
+    const tile = (metric: string) => page.locator(`[data-metric="${metric}"] .value`).textContent();
+    expect(await tile('consumed')).toBe(String(stored.consumed));
+    expect(await tile('purchased')).toBe(String(stored.purchased));
+    // Unlimited licenses stay out of the percentage: 45 of 50 limited seats are consumed.
+    expect(await page.locator('[data-metric="consumed"] .note').textContent()).toBe('90% of purchased');
+    expect(await tile('open-findings')).toBe(String(stored.open));
+    expect(await tile('clearing')).toBe(String(stored.clearing));
+    const figmaConsumed = await page
+      .locator('#utilization tr[data-app="Figma"] td[data-col="consumed"]')
+      .textContent();
+    expect(figmaConsumed).toBe(
+      String((await one(`SELECT consumed_units FROM licenses WHERE sku = 'FIGMA_ORG'`)).consumed_units),
+    );
+
+    // The chart is drawn by Chart.js on the canvas, from the three import snapshots.
+    const canvas = page.locator('#trend-chart');
+    await expect.poll(() => canvas.getAttribute('data-drawn')).toBe('true');
+    expect(await canvas.getAttribute('data-points')).toBe('3');
+    // Counted in the page (the test's TypeScript has no DOM types, so the page function is plain text).
+    const painted = await page.evaluate<number>(`(() => {
+      const c = document.getElementById('trend-chart');
+      const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let colored = 0;
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) colored++;
+      return colored;
+    })()`);
+    expect(painted).toBeGreaterThan(1000);
+  });
+
+  it('sorts and filters the inventory tables on the server', async () => {
+    const table = page.locator('#inventory-licenses');
+    await expect.poll(() => table.getAttribute('data-total')).toBe('3');
+    const productColumn = async () => table.locator('tbody tr td:nth-child(3)').allTextContents();
+
+    // Sort by consumed units, twice for descending.
+    const consumedHeader = table.locator('th[data-key="consumedUnits"]');
+    await consumedHeader.getByRole('button').click();
+    await expect.poll(() => consumedHeader.getAttribute('aria-sort')).toBe('ascending');
+    expect(await productColumn()).toEqual(['Zoom Enterprise', 'Miro Business', 'Figma']);
+    await consumedHeader.getByRole('button').click();
+    await expect.poll(() => consumedHeader.getAttribute('aria-sort')).toBe('descending');
+    expect(await productColumn()).toEqual(['Figma', 'Miro Business', 'Zoom Enterprise']);
+
+    // Filter the subscribers to the unmatched ones: the count agrees with the store.
+    const subscribers = page.locator('#inventory-subscribers');
+    await page.getByLabel('Matched').selectOption('no');
+    const unmatched = await one(`SELECT count(*)::int AS n FROM cloud_subscribers WHERE person_id IS NULL`);
+    await expect.poll(() => subscribers.getAttribute('data-total')).toBe(String(unmatched.n));
+    const shown = await subscribers.locator('tbody tr td:nth-child(2)').allTextContents();
+    expect(shown).toEqual(Array(unmatched.n).fill('—'));
+    const csv = await page.locator('section[data-table="subscribers"] a.csv').getAttribute('href');
+    expect(csv).toBe('/dashboard/api/inventory/subscribers.csv?matched=no');
+
+    // Findings filtered by kind.
+    await page.getByLabel('Kind').selectOption('idle');
+    const idle = await one(`SELECT count(*)::int AS n FROM findings WHERE status = 'open' AND kind = 'idle'`);
+    await expect.poll(() => page.locator('#findings-list').getAttribute('data-total')).toBe(String(idle.n));
+    await page.getByLabel('Kind').selectOption('');
+  });
+
+  it('saves a screenshot of the dashboard', async () => {
+    await page.getByLabel('Matched').selectOption('');
+    await page.evaluate('window.scrollTo(0, 0)');
+    mkdirSync(fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)), { recursive: true });
+    const shot = await page.screenshot({ path: SCREENSHOT, fullPage: false });
+    expect(shot.length).toBeGreaterThan(10_000);
+  });
+});
