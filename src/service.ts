@@ -18,6 +18,7 @@ import { migrateStore } from './store/migrate.ts';
 import { openStore, type Store } from './store/store.ts';
 import { type SlackSurface, startSlackSurface } from './surfaces/slack/slack-surface.ts';
 import { startTeamsSurface } from './surfaces/teams/teams-surface.ts';
+import { mountConsole } from './web/console.ts';
 import { mountDashboard } from './web/dashboard-routes.ts';
 import { mountWebAuth } from './web/web-auth.ts';
 
@@ -91,6 +92,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     mountIcsFeed(app, { store, config, log });
     mountWebAuth(app, { store, config, log });
     mountDashboard(app, { store, config, log });
+    mountConsole({ app, store, config, log, jobs: runner });
     server = await listen(app, config.PORT, config.HOST);
     const port = (server.address() as AddressInfo).port;
     log.info({ port }, `http: listening on ${config.HOST}:${port} (/healthz, /readyz, /metrics)`);
