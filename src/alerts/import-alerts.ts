@@ -247,7 +247,8 @@ async function addOverageAlerts(db: Db, to: AlertTarget, since: Date, now: Date)
 /**
  * One alert per failed import run and channel. A run failing for the same reason as the run before it is not news
  * (the first of the streak said it), so a connector failing every six hours for days alerts once, and again when
- * the reason changes or after it has worked in between.
+ * the reason changes or after it has worked in between. A run refused while another import of the same connector
+ * was under way is not a failure of the connector and alerts nothing.
  */
 async function addImportFailureAlerts(db: Db, to: AlertTarget, since: Date, now: Date): Promise<number> {
   const found = await db.query<{
@@ -270,6 +271,12 @@ async function addImportFailureAlerts(db: Db, to: AlertTarget, since: Date, now:
      ) prev ON true
      WHERE r.outcome = 'failed' AND r.started_at >= $1
        AND NOT (prev.outcome IS NOT DISTINCT FROM 'failed' AND prev.error IS NOT DISTINCT FROM r.error)
+       -- refused because another import of the source was running (it held the lease): nothing is wrong with it
+       AND NOT EXISTS (
+         SELECT 1 FROM import_runs o
+         WHERE o.source = r.source AND o.id <> r.id AND o.started_at <= r.started_at
+           AND (o.finished_at IS NULL OR o.finished_at >= r.finished_at)
+       )
        AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.dedupe_key = 'import-failure:' || r.id || ':' || $2)
      ORDER BY r.started_at, r.id`,
     [since, targetKey(to)],

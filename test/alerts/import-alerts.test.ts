@@ -209,6 +209,27 @@ describe('IT alerts after imports', () => {
     await deliverBoth();
     expect(slackAlerts('Import of csv failed')).toHaveLength(1);
     expect(teamsAlerts('Import of csv failed')).toHaveLength(1);
+
+    // An import refused because another replica is importing the same connector is no failure of the connector.
+    h.writeCsv({ subscriptions: subscriptions(4), accounts: [...ACCOUNTS, IDLE_CY, DEE], persons: [] });
+    h.clock.advance(3_600_000);
+    const busy = await h.store.pool.query<{ id: number }>(
+      `INSERT INTO import_runs (source, trigger, started_at) VALUES ('csv', 'schedule', $1) RETURNING id`,
+      [new Date(h.clock.now().getTime() - 60_000)],
+    );
+    await h.store.pool.query(
+      `INSERT INTO import_leases (source, run_id, expires_at, holder) VALUES ('csv', $1, $2, 'other-host:4242')`,
+      [busy.rows[0]?.id, new Date(h.clock.now().getTime() + 3_600_000)],
+    );
+    await expect(h.importCsv()).rejects.toThrow(/already running/);
+    await deliverBoth();
+    expect(slackAlerts('Import of csv failed')).toHaveLength(1);
+    expect(teamsAlerts('Import of csv failed')).toHaveLength(1);
+    await h.store.pool.query(`DELETE FROM import_leases WHERE source = 'csv'`);
+    await h.store.pool.query(`UPDATE import_runs SET outcome = 'succeeded', finished_at = $2 WHERE id = $1`, [
+      busy.rows[0]?.id,
+      h.clock.now(),
+    ]);
   });
 
   it('raises each alert once while two producers race, and tells a flood of findings in one summary', async () => {
