@@ -9,6 +9,7 @@ import { setContract } from '../../handlers/contracts.ts';
 import { operatorActor } from '../../handlers/types.ts';
 import { policyOf, recomputeFindings } from '../../src/findings/recompute.ts';
 import { importSource } from '../../src/inventory/import-service.ts';
+import { DELIVERY_JOB } from '../../src/surfaces/slack/slack-surface.ts';
 import { GraphFake } from '../fakes/graph-fake.ts';
 import { contosoOrg, type GraphOrg, SKU, USER } from '../fakes/graph-fixtures.ts';
 import {
@@ -74,19 +75,16 @@ describe('actions on Slack cards, through the vendor', () => {
       GRAPH_BASE_URL: graph.url,
       MS_LOGIN_URL: graph.url,
       SEATKEEPER_IDLE_GRACE_DAYS: '0',
+      // Notifications go out when a test enqueues their delivery, not on the clock.
+      SLACK_DELIVERY_INTERVAL: '1 day',
     });
+    env.fake.addUser({ id: 'ULEE', email: 'lee.gu@example.com', name: 'Lee Gu' });
     const { store } = env.service;
     await importSource(store, env.config, 'm365', { trigger: 'test' });
     await store.pool.query(
       `UPDATE licenses SET unit_price = 10, currency = 'EUR', billing_period = 'monthly' WHERE sku = 'POWER_BI_PRO'`,
     );
-    const client = await store.pool.connect();
-    try {
-      // An hour on, so that the seats have existed for longer than the (zero) grace period.
-      await recomputeFindings(client, policyOf(env.config), new Date(Date.now() + 3_600_000));
-    } finally {
-      client.release();
-    }
+    await recompute();
     const ctx = { store, config: env.config, actor: operatorActor(), now: () => new Date() };
     const contract = await setContract(ctx, {
       sku: 'ENTERPRISEPACK',
@@ -102,6 +100,16 @@ describe('actions on Slack cards, through the vendor', () => {
     await env?.stop();
     await graph?.stop();
   });
+
+  /** The nightly recompute of findings, an hour on (so that seats have existed longer than the zero grace period). */
+  async function recompute() {
+    const client = await env.service.store.pool.connect();
+    try {
+      await recomputeFindings(client, policyOf(env.config), new Date(Date.now() + 3_600_000));
+    } finally {
+      client.release();
+    }
+  }
 
   const post = (body: string) => postSigned(env.eventsUrl, SIGNING_SECRET, body, FORM);
 
@@ -414,5 +422,67 @@ describe('actions on Slack cards, through the vendor', () => {
        WHERE l.sku = 'POWER_BI_PRO' AND d.state = 'decided'`,
     );
     expect(live.rows).toEqual([{ decision: 'resize', quantity: 4 }]);
+  });
+
+  it('asks the holder in a direct message and removes the seat when they click Release, once', async () => {
+    // Lee got his Power BI seat back with Undo; the nightly recompute finds it idle again.
+    await recompute();
+    const card = await sharedCard('findings --kind idle');
+    const ask = buttonOf(card.message.blocks, 'Ask holder', 'lee.gu@example.com', 'Power BI Pro');
+    expect((ask.button.confirm as { text: { text: string } }).text.text).toContain('Keep / Release');
+    await post(clickBody(USERS.admin.id, ask, card));
+    await until(async () => updatesOf(card.message.ts).length === 1);
+    expect(textOf(updatesOf(card.message.ts)[0]?.args.blocks)).toMatch(/Ask holder\* by <@UADMIN> on <!date/);
+    expect(await count(`holder_asks WHERE answer IS NULL`)).toBe(1);
+
+    await env.service.jobs.enqueue(DELIVERY_JOB);
+    const dm = await env.fake.waitFor(
+      'chat.postMessage',
+      (c) =>
+        /^(ULEE|DLEE)$/.test(String(c.args.channel)) &&
+        textOf(c.args.blocks).includes('Still need Power BI Pro?'),
+    );
+    const posted = dm.answer as { channel: string; ts: string };
+    const question = { ts: posted.ts, text: String(dm.args.text), blocks: dm.args.blocks as CapturedBlock[] };
+    const release = buttonOf(question.blocks, 'Release');
+    const removals = graph.server.calls(ASSIGN).length;
+    const click = interactionBody(
+      blockActionsPayload({
+        userId: 'ULEE',
+        button: release.button,
+        blockId: release.block_id,
+        responseUrl: env.fake.responseUrl(),
+        message: question,
+        channelId: posted.channel,
+      }),
+    );
+    await Promise.all([post(click), post(click)]);
+    const answered = await env.fake.waitFor('chat.update', (c) => c.args.ts === posted.ts);
+    expect(answered.args.channel).toBe(posted.channel);
+    expect(textOf(answered.args.blocks)).toMatch(/Release\* by <@ULEE> on <!date/);
+    expect(graph.server.calls(ASSIGN).length).toBe(removals + 1);
+    expect(licensesOf(USER.lee)).not.toContain(SKU.POWER_BI_PRO);
+    expect(
+      (await env.service.store.pool.query(`SELECT answer FROM holder_asks`)).rows.map((r) => r.answer),
+    ).toEqual(['release']);
+    // Keep, clicked afterwards on the same question, changes nothing.
+    const keep = buttonOf(question.blocks, 'Keep');
+    await post(
+      interactionBody(
+        blockActionsPayload({
+          userId: 'ULEE',
+          button: keep.button,
+          blockId: keep.block_id,
+          responseUrl: env.fake.responseUrl(),
+          message: question,
+          channelId: posted.channel,
+        }),
+      ),
+    );
+    await env.fake.waitFor(
+      'respond',
+      (c) => /Already done/.test(textOf(c.args.blocks)) && textOf(c.args.blocks).includes('ULEE'),
+    );
+    expect(await count(`exemptions WHERE reason = 'holder asked to keep'`)).toBe(0);
   });
 });

@@ -276,7 +276,7 @@ describe('the Slack surface over HTTP', () => {
     expect(env.fake.callsOf('chat.update').length).toBe(updatesBefore + 1);
     const record = await env.service.store.pool.query(
       `SELECT address FROM chat_addresses WHERE platform = 'slack' AND key = $1`,
-      [`action:${JSON.parse(String(recompute.button.value)).id}`],
+      [`action:findings:${JSON.parse(String(recompute.button.value)).id}`],
     );
     expect(record.rows[0]?.address).toMatchObject({
       state: 'done',

@@ -228,6 +228,15 @@ function alreadyText(record: ActionRecord): string {
 }
 
 /**
+ * What a click claims: its action id within its command. The id alone is not enough, because the id a click passes
+ * to its handler (a reclaim's action id) reappears on later buttons about the same thing (the holder's Keep /
+ * Release), whose clicks are other actions.
+ */
+export function claimId(spec: CommandSpec, actionId: string): string {
+  return `${spec.name.replace(/\s+/g, '-')}:${actionId}`;
+}
+
+/**
  * Runs a command from a click or a form. Query commands answer the clicker; commands that change something
  * (an action id) run once per id across retries and replicas, then update the card in place.
  */
@@ -279,7 +288,8 @@ async function execute(
     ...(origin.channel ? { channel: origin.channel } : {}),
     ...(origin.ts ? { ts: origin.ts } : {}),
   };
-  const claim = await claimAction(sc.store.pool, actionId, started);
+  const clickId = claimId(spec, actionId);
+  const claim = await claimAction(sc.store.pool, clickId, started);
   if (!claim.claimed) {
     await replyPrivately(sc, origin, note(alreadyText(claim.record)));
     return;
@@ -288,26 +298,26 @@ async function execute(
   try {
     result = await runCommand(sc, actor, spec, bound.value.args);
   } catch (error) {
-    await releaseAction(sc.store.pool, actionId);
+    await releaseAction(sc.store.pool, clickId);
     throw error;
   }
   if (!result.ok) {
     // Nothing changed: a later click (perhaps by someone with the role) may run it.
-    await releaseAction(sc.store.pool, actionId);
+    await releaseAction(sc.store.pool, clickId);
     await replyPrivately(sc, origin, renderFailure(result.error, spec));
     return;
   }
   const at = sc.now();
   const outcome = outcomeText(result.value);
   try {
-    await finishAction(sc.store.pool, actionId, {
+    await finishAction(sc.store.pool, clickId, {
       ...started,
       state: 'done',
       at: at.toISOString(),
       outcome,
       ok: true,
     });
-    await deleteAddress(sc.store.pool, `card:${actionId}`);
+    await deleteAddress(sc.store.pool, `card:${clickId}`);
   } catch (error) {
     // It ran: the card must still say so. The claim stays `running`, so no click runs it again for a while.
     sc.log.warn({ err: error, actionId }, 'slack: action done but not recorded as done');
@@ -475,7 +485,7 @@ export function registerListeners(app: App, sc: SurfaceContext): void {
     }
     await ack();
     const card = meta.id
-      ? await getAddress<{ blocks: Block[]; text?: string }>(sc.store.pool, `card:${meta.id}`)
+      ? await getAddress<{ blocks: Block[]; text?: string }>(sc.store.pool, `card:${claimId(spec, meta.id)}`)
       : undefined;
     const origin: Origin = {
       userId: body.user.id,
@@ -543,13 +553,14 @@ async function openForm(
     return;
   }
   if (value.id) {
-    const record = await getAddress<ActionRecord>(sc.store.pool, `action:${value.id}`);
+    const clickId = claimId(spec, value.id);
+    const record = await getAddress<ActionRecord>(sc.store.pool, `action:${clickId}`);
     if (record) {
       await replyPrivately(sc, origin, note(alreadyText(record)));
       return;
     }
     if (origin.blocks) {
-      await setAddress(sc.store.pool, `card:${value.id}`, { blocks: origin.blocks, text: origin.text });
+      await setAddress(sc.store.pool, `card:${clickId}`, { blocks: origin.blocks, text: origin.text });
     }
   }
   const view = formView(spec, value, origin);
