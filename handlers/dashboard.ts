@@ -17,7 +17,7 @@ import { fail, type HandlerContext, ok, type Result } from './types.ts';
 /** Largest page a list answers with. */
 export const MAX_PAGE_SIZE = 200;
 /** Deepest row a list pages to; beyond it, filter instead (an offset that deep would scan too much). */
-export const MAX_OFFSET = 100_000;
+export const MAX_OFFSET = 10_000;
 /** A filtered count stops here and says "more than". */
 export const COUNT_CAP = 100_000;
 
@@ -105,7 +105,7 @@ export async function dashboardSummary(
   if (!allowed.ok) return allowed;
   const now = ctx.now();
   const pool = ctx.store.pool;
-  const [apps, totals, findings, imports] = await Promise.all([
+  const [apps, totals, findings, imports, savings, renewals] = await Promise.all([
     pool.query(
       `WITH latest AS (
          SELECT DISTINCT ON (sn.license_id) sn.license_id, sn.active
@@ -168,6 +168,8 @@ export async function dashboardSummary(
                           ORDER BY r.started_at DESC, r.id DESC LIMIT 1) ok ON true
        ORDER BY s.source`,
     ),
+    savingsReport(ctx, {}),
+    listRenewals(ctx, { days: args.renewalDays ?? 365, limit: 100, offset: 0 }),
   ]);
   // The exact number of subscribers is a count over the largest table; the planner's estimate is instant and a
   // dashboard tile needs no more. Small tables (estimate 0 before the first ANALYZE) are counted exactly.
@@ -228,9 +230,7 @@ export async function dashboardSummary(
     });
   }
 
-  const savings = await savingsReport(ctx, {});
   if (!savings.ok) return savings;
-  const renewals = await listRenewals(ctx, { days: args.renewalDays ?? 365, limit: 100, offset: 0 });
   if (!renewals.ok) return renewals;
 
   const t = totals.rows[0];
@@ -491,8 +491,9 @@ const LICENSE_COLUMNS: readonly ColumnSql[] = [
 const SUBSCRIBER_COLUMNS: readonly ColumnSql[] = [
   col('email', 'E-mail', 'COALESCE(s.email, s.login)', 'text', 'lower(s.email)'),
   col('subscriber', 'Subscriber', 'p.primary_email', 'text'),
-  col('isActive', 'Is Active', 's.is_active', 'boolean', 's.is_active'),
-  col('lastImportDate', 'Last Import Date', 'l.last_import_at', 'datetime', 'l.last_import_at'),
+  // Only columns an index orders are sortable: sorting a million rows by anything else takes seconds.
+  col('isActive', 'Is Active', 's.is_active', 'boolean'),
+  col('lastImportDate', 'Last Import Date', 'l.last_import_at', 'datetime'),
   col('licenseId', 'License ID', 'l.id', 'number', 's.license_id'),
   col('softwareProduct', 'Software Product', 'COALESCE(o.product, l.name)', 'text'),
   col('licenseModel', 'License Model', 'l.license_model', 'text'),
@@ -524,7 +525,10 @@ export function inventoryColumns(table: InventoryTable): InventoryColumn[] {
 }
 
 export interface InventoryFilter {
-  /** Text anywhere in the product, plan name or SKU (licenses) or in the e-mail/login (subscribers, clearing). */
+  /**
+   * Text anywhere in the product, plan name or SKU (licenses) or in the e-mail/login (subscribers, clearing); a
+   * whole e-mail address finds exactly that address.
+   */
   q?: string;
   /** One license (subscribers, clearing). */
   licenseId?: number;
@@ -619,7 +623,10 @@ function buildQuery(table: InventoryTable, filter: InventoryFilter): Result<Buil
       return fail('INVALID_ARGUMENT', 'licenseId must be a number.');
     where.push(`s.license_id = ${p(filter.licenseId)}`);
   }
-  if (q) {
+  if (q && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(q)) {
+    // A whole address is looked up in the e-mail index; part of one needs a scan.
+    where.push(`lower(s.email) = lower(${p(q)})`);
+  } else if (q) {
     const like = p(likePattern(q));
     where.push(`(s.email ILIKE ${like} OR s.login ILIKE ${like})`);
   }
