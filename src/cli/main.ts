@@ -24,7 +24,7 @@ import {
   loadConfig,
   readDotenv,
 } from '../config/config.ts';
-import { demoWanted, runDemoProcess } from '../demo/demo.ts';
+import { demoWanted } from '../demo/demo-mode.ts';
 import { ImportFailedError } from '../inventory/import-pipeline.ts';
 import { importSource } from '../inventory/import-service.ts';
 import { createLogger } from '../log.ts';
@@ -137,7 +137,11 @@ async function runStart(config: Config, rest: readonly string[], io: CliIo): Pro
   const log = createLogger(config.LOG_LEVEL, io.stdout);
   // Listening for the signal before starting: one sent right after the service says it listens is not lost.
   const stop = io.stopSignal ?? waitForSignal();
-  if (demoWanted(config)) return runDemoProcess(config, io.env, io, log, stop);
+  if (demoWanted(config)) {
+    // Loaded only for the demo: it brings the vendor fakes and the certificate generator.
+    const { runDemoProcess } = await import('../demo/demo.ts');
+    return runDemoProcess(config, io.env, io, log, stop);
+  }
   const service = await startService(config, log);
   await stop;
   log.info('stopping');
@@ -155,6 +159,7 @@ async function runDemo(config: Config, rest: readonly string[], io: CliIo): Prom
     people = Number(value);
   }
   const log = createLogger(config.LOG_LEVEL, io.stdout);
+  const { runDemoProcess } = await import('../demo/demo.ts');
   return runDemoProcess(config, io.env, io, log, io.stopSignal ?? waitForSignal(), people);
 }
 

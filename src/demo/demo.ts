@@ -12,7 +12,7 @@ import { setBudget } from '../../handlers/budgets.ts';
 import { setContract } from '../../handlers/contracts.ts';
 import type { Actor, HandlerContext } from '../../handlers/types.ts';
 import { TLS_DIR_ENV, writeTestCertificate } from '../../test/fakes/tls.ts';
-import { type Config, type ConnectorName, configuredConnectors } from '../config/config.ts';
+import type { Config, ConnectorName } from '../config/config.ts';
 import { policyOf, recomputeFindings } from '../findings/recompute.ts';
 import { importSource } from '../inventory/import-service.ts';
 import type { Logger } from '../log.ts';
@@ -27,19 +27,6 @@ import { type DemoVendors, startDemoVendors } from './demo-vendors.ts';
 const MARKER = '.seatkeeper-demo';
 /** The person source first: the other sources' accounts are matched to the persons it brings. */
 const IMPORT_ORDER: readonly ConnectorName[] = ['m365', 'adobe', 'google', 'github', 'csv'];
-
-/**
- * Whether `seatkeeper start` runs the demo: `SEATKEEPER_DEMO=1` always, `0` never, and when unset only if no
- * connector and no chat platform (Slack bot token, Microsoft app id) is configured.
- */
-export function demoWanted(config: Config): boolean {
-  if (config.SEATKEEPER_DEMO !== undefined) return config.SEATKEEPER_DEMO === '1';
-  return (
-    configuredConnectors(config).length === 0 &&
-    config.SLACK_BOT_TOKEN === undefined &&
-    config.MICROSOFT_APP_ID === undefined
-  );
-}
 
 /** The demo's own directory: `demo` inside `SEATKEEPER_DATA_DIR`, apart from the real embedded database. */
 export function demoDir(config: Pick<Config, 'SEATKEEPER_DATA_DIR'>): string {

@@ -16,6 +16,7 @@ import type { Actor } from '../../handlers/types.ts';
 import { ACTION_RUN_JOB } from '../actions/jobs.ts';
 import { loadRoles } from '../auth/actors.ts';
 import type { Config } from '../config/config.ts';
+import { demoNoticeHtml } from '../demo/demo-mode.ts';
 import type { JobRunner } from '../jobs/job-runner.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
@@ -204,9 +205,7 @@ let template: string | undefined;
 /** The console page for a signed-in person; in demo mode with the demo notice. */
 export function consolePage(actor: Actor, demo: boolean): string {
   template ??= readFileSync(new URL('console.html', PUBLIC), 'utf8');
-  const notice = demo
-    ? `<p class="demo-notice" role="note"><strong>Demo.</strong> A made-up company on local vendor fakes: nothing here is real and nothing leaves this machine. Turn the demo off with <code>SEATKEEPER_DEMO=0</code>.</p>`
-    : '';
+  const notice = demoNoticeHtml({ SEATKEEPER_DEMO: demo ? '1' : undefined });
   const who = `${actor.displayName}${actor.roles.length > 0 ? ` · ${actor.roles.join(', ')}` : ''}`;
   return template.replace('{{demoNotice}}', () => notice).replace('{{actor}}', () => escapeHtml(who));
 }

@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
-import { type Demo, demoWanted, startDemo } from '../../src/demo/demo.ts';
+import { type Demo, startDemo } from '../../src/demo/demo.ts';
+import { demoWanted } from '../../src/demo/demo-mode.ts';
 import { demoOrg } from '../../src/demo/demo-org.ts';
 import { createLogger } from '../../src/log.ts';
+import { runCliInProcess } from '../support/cli.ts';
 import { startServiceProcess } from '../support/processes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
@@ -54,6 +56,16 @@ describe('the demo organisation', () => {
     expect(() => config({ SEATKEEPER_DEMO: 'yes' })).toThrow(
       /SEATKEEPER_DEMO is invalid: expected one of 0, 1/,
     );
+  });
+});
+
+describe('seatkeeper demo', () => {
+  it('refuses arguments other than --people N', async () => {
+    for (const args of [['--people'], ['--people', 'many'], ['--people', '10'], ['--size', '100']]) {
+      const run = await runCliInProcess(['demo', ...args]);
+      expect(run.code).toBe(2);
+      expect(run.err).toContain("'demo' takes only --people N");
+    }
   });
 });
 
@@ -135,11 +147,13 @@ describe('seatkeeper start', () => {
   it('runs the demo in its own data directory when nothing is configured', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sk-demo-start-'));
     try {
-      const service = await startServiceProcess(bareEnv(dir), 120_000);
+      const service = await startServiceProcess(bareEnv(dir), 150_000);
       try {
         const banner = () => service.lines.some((l) => l.includes('demo: ready'));
-        await expect.poll(banner, { timeout: 60_000 }).toBe(true);
+        await expect.poll(banner, { timeout: 150_000 }).toBe(true);
         expect(service.lines.join('\n')).toContain(`embedded database in ${join(dir, 'demo', 'db')}`);
+        // The operator's own embedded database is never created by the demo.
+        expect(existsSync(join(dir, 'pgdata'))).toBe(false);
         const health = await fetch(`${service.url}/healthz`);
         expect(health.status).toBe(200);
       } finally {
@@ -148,10 +162,14 @@ describe('seatkeeper start', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // The full 2,000-person organisation, imported by a second process: minutes on a busy CI machine, not seconds.
+  }, 300_000);
 
   it('does not run the demo with SEATKEEPER_DEMO=0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sk-demo-off-'));
+    // A migrated template saves PGlite's initdb, as for every other test database.
+    const template = process.env.SEATKEEPER_TEST_PGLITE_TEMPLATE;
+    if (template && existsSync(template)) cpSync(template, join(dir, 'pgdata'), { recursive: true });
     try {
       const service = await startServiceProcess({ ...bareEnv(dir), SEATKEEPER_DEMO: '0' });
       try {

@@ -109,6 +109,23 @@ describe('the console in a browser', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 
+  it('keeps an idle seat with the reason typed into the card’s form', async () => {
+    await page.getByLabel('Command').fill('/license findings --kind idle --limit 1');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const card = page.locator('.message.bot').last();
+    await card.getByRole('button', { name: 'Keep', exact: true }).click();
+    const reason = card.getByLabel('Reason');
+    await reason.fill('on parental leave until spring');
+    await card.getByRole('button', { name: 'Save' }).click();
+    await card.getByText(/^Keep .* — by /).waitFor();
+    const added = await demo.service.store.pool.query<{ actor: string; after: unknown }>(
+      `SELECT actor, after FROM audit_log WHERE surface = 'web' AND action = 'exemption.add'`,
+    );
+    expect(added.rows).toHaveLength(1);
+    expect(added.rows[0]?.actor).toBe(demo.org.admin.email);
+    expect(JSON.stringify(added.rows[0]?.after)).toContain('on parental leave until spring');
+  });
+
   it('answers a command the registry does not know with the help card', async () => {
     await page.getByLabel('Command').fill('/license frobnicate');
     await page.getByRole('button', { name: 'Send' }).click();

@@ -1,0 +1,24 @@
+/**
+ * Whether the service starts as the demo. Kept apart from the demo itself, which loads the vendor fakes and the
+ * certificate generator: a production start never loads them.
+ */
+import { type Config, configuredConnectors } from '../config/config.ts';
+
+/**
+ * Whether `seatkeeper start` runs the demo: `SEATKEEPER_DEMO=1` always, `0` never, and when unset only if no
+ * connector and no chat platform (Slack bot token, Microsoft app id) is configured.
+ */
+export function demoWanted(config: Config): boolean {
+  if (config.SEATKEEPER_DEMO !== undefined) return config.SEATKEEPER_DEMO === '1';
+  return (
+    configuredConnectors(config).length === 0 &&
+    config.SLACK_BOT_TOKEN === undefined &&
+    config.MICROSOFT_APP_ID === undefined
+  );
+}
+
+/** The notice pages show in demo mode (HTML), or an empty string outside it. */
+export function demoNoticeHtml(config: Pick<Config, 'SEATKEEPER_DEMO'>): string {
+  if (config.SEATKEEPER_DEMO !== '1') return '';
+  return '<p class="demo-notice" role="note"><strong>Demo.</strong> A made-up company on local vendor fakes: nothing here is real and nothing leaves this machine. Turn the demo off with <code>SEATKEEPER_DEMO=0</code>.</p>';
+}
