@@ -15,6 +15,8 @@ import {
 import { type RunningService, startServiceProcess } from '../support/processes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
+/** These tests are about the configured service, never the demo `start` runs when nothing is configured. */
+const NO_DEMO = { SEATKEEPER_DEMO: '0' };
 const APP_ID = '2f9b6e3a-1c4d-4e5f-8a7b-9c0d1e2f3a4b';
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const ANA: TeamsUser = {
@@ -65,7 +67,12 @@ describe('the Teams endpoint in the service process', () => {
     });
 
   it('answers without authentication when no app id is set outside production', async () => {
-    service = await startServiceProcess({ ...db.env, NODE_ENV: 'development', SEATKEEPER_ADMINS: ANA.email });
+    service = await startServiceProcess({
+      ...NO_DEMO,
+      ...db.env,
+      NODE_ENV: 'development',
+      SEATKEEPER_ADMINS: ANA.email,
+    });
     expect(service.lines.join('\n')).toContain('/api/messages enabled WITHOUT authentication');
     const chat = conversation('personal', 'a:ana-personal');
     const response = await post(messageActivity(connector, ANA, chat, 'seats'));
@@ -77,8 +84,39 @@ describe('the Teams endpoint in the service process', () => {
     expect(reply.authorization).toBeUndefined();
   });
 
+  it('schedules the weekly digest for the digest channels at TEAMS_DIGEST_CRON', async () => {
+    service = await startServiceProcess({
+      ...NO_DEMO,
+      ...db.env,
+      NODE_ENV: 'development',
+      TEAMS_CHANNELS: 'it=19:it-alerts@thread.tacv2,digest=19:weekly-digest@thread.tacv2',
+      TEAMS_DIGEST_CRON: '30 8 * * 1',
+    });
+    expect(service.lines.join('\n')).toContain("digest at '30 8 * * 1'");
+    const store = await db.open();
+    try {
+      const job = await store.pool.query(
+        `SELECT repeat_interval FROM agenda_jobs WHERE name = 'teams:weekly-digest' AND type = 'single'`,
+      );
+      expect(job.rows).toEqual([{ repeat_interval: '30 8 * * 1' }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('sends no digest when no channel is named digest', async () => {
+    service = await startServiceProcess({
+      ...NO_DEMO,
+      ...db.env,
+      NODE_ENV: 'development',
+      TEAMS_CHANNELS: 'it=19:it-alerts@thread.tacv2',
+    });
+    expect(service.lines.join('\n')).toContain('no digest (name a channel digest in TEAMS_CHANNELS)');
+  });
+
   it('refuses requests without a valid token when an app id is set, and sends nothing', async () => {
     service = await startServiceProcess({
+      ...NO_DEMO,
       ...db.env,
       NODE_ENV: 'production',
       MICROSOFT_APP_ID: APP_ID,
@@ -107,6 +145,7 @@ describe('the Teams endpoint in the service process', () => {
 
   it('refuses to start in production with Teams settings but no app id', async () => {
     const started = startServiceProcess({
+      ...NO_DEMO,
       ...db.env,
       NODE_ENV: 'production',
       TEAMS_CHANNELS: 'it=19:it-alerts@thread.tacv2',
@@ -117,7 +156,7 @@ describe('the Teams endpoint in the service process', () => {
   });
 
   it('leaves Teams off in production when nothing of it is configured', async () => {
-    service = await startServiceProcess({ ...db.env, NODE_ENV: 'production' });
+    service = await startServiceProcess({ ...NO_DEMO, ...db.env, NODE_ENV: 'production' });
     expect(service.lines.join('\n')).toContain('teams: not configured');
     const response = await post(messageActivity(connector, ANA, conversation('personal', 'a:x'), 'seats'));
     expect(response.status).toBe(404);
