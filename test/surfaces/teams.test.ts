@@ -558,6 +558,19 @@ describe('Teams surface over /api/messages', () => {
     expect(cardText(kept)).toContain('— by Lee Gu');
     const answered = await h.store.pool.query(`SELECT answer FROM holder_asks`);
     expect(answered.rows.map((r) => r.answer)).toEqual(['keep']);
+    // Release clicked afterwards on the same question is the same action: Keep's card, nothing changes.
+    const removals = h.graph.server.calls(ASSIGN).length;
+    const release = await click(
+      LEE,
+      personal,
+      question.activityId as string,
+      button(questionCard, 'Release'),
+    );
+    expect(cardText(release)).toContain('— by Lee Gu');
+    expect((await h.store.pool.query(`SELECT answer FROM holder_asks`)).rows.map((r) => r.answer)).toEqual([
+      'keep',
+    ]);
+    expect(h.graph.server.calls(ASSIGN)).toHaveLength(removals);
   });
 
   it('stores the reference when installed in a personal scope and greets with the help card', async () => {

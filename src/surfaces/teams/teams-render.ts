@@ -20,6 +20,7 @@ import type { Store } from '../../store/store.ts';
 import {
   type ActionData,
   type ArgMap,
+  actionIdFor,
   executeAction,
   fitArgs,
   type Origin,
@@ -318,6 +319,10 @@ export class TeamsRenderer {
       const data: ActionData = {
         command: spec.name,
         args,
+        // The answers to one question are one action: after Keep, a Release click answers with Keep's card.
+        ...(spec.name === 'answer' && typeof args.action === 'string'
+          ? { actionId: actionIdFor(args.action, spec.name, {}) }
+          : {}),
         origin,
         cardId: options.cardId,
       };
