@@ -5,6 +5,7 @@ import type { CommandSpec } from '../../handlers/registry.ts';
 import { executeCommand, findCommand } from '../../handlers/registry.ts';
 import { resolveActor } from '../../src/auth/actors.ts';
 import { issueSignInLink, SIGN_IN_LINK_MINUTES } from '../../src/web/web-auth.ts';
+import { runCliInProcess } from '../support/cli.ts';
 import {
   ADMIN,
   ADMIN_TOKEN,
@@ -105,6 +106,25 @@ describe('web sign-in', () => {
       `SELECT actor, surface, target FROM audit_log WHERE action = 'sign-in' ORDER BY id`,
     );
     expect(audit.rows).toContainEqual({ actor: HELPDESK, surface: 'web', target: 'link' });
+  });
+
+  it('prints a sign-in link on the CLI; the local operator signs in as admin', async () => {
+    const run = await runCliInProcess(['dashboard', '--json'], {
+      ...env.db.env,
+      SEATKEEPER_PUBLIC_URL: 'https://licenses.example.com/',
+    });
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    const [row] = JSON.parse(run.out);
+    expect(row.link).toMatch(/^https:\/\/licenses\.example\.com\/auth\/link\?token=[\w-]{43}$/);
+    const opened = await get(row.link.replace('https://licenses.example.com', ''));
+    expect(opened.status).toBe(303);
+    // The service itself is reached over http here, so its cookie cannot be Secure.
+    expect(opened.headers.getSetCookie()[0]).toMatch(/; HttpOnly; SameSite=Lax$/);
+    expect(await me({ cookie: sessionCookie(opened) })).toMatchObject({
+      status: 200,
+      body: { id: 'operator', roles: ['admin'] },
+    });
   });
 
   it('lets only one of two simultaneous openings of a link sign in', async () => {
