@@ -7,8 +7,8 @@
  * - `notifications`: claiming a row for delivery (compare-and-set on `sent_at`), releasing it on failure.
  * - `persons.slack_user_id`: filled in once a Slack user is matched by e-mail.
  *
- * The read-only aggregates for the Home tab, the digest and the person typeahead are here too; they are candidates
- * for `handlers/` once another surface needs them.
+ * The person typeahead and the import status of the Home tab are here too. The digest's aggregates, which every
+ * surface shows, live in `src/digests/` (re-exported below for the Home tab), and outbox writes in `src/alerts/`.
  */
 import type pg from 'pg';
 
