@@ -310,6 +310,38 @@ describe('actions on Slack cards, through the vendor', () => {
     ).toBe(2);
   });
 
+  it('shows a vendor’s refusal on the card for everyone, with Retry, and removes the seat on Retry', async () => {
+    const card = await sharedCard('findings --kind departed');
+    const reclaim = buttonOf(card.message.blocks, 'Reclaim', 'grady.archie@example.com');
+    graph.server.inject({
+      path: ASSIGN,
+      status: 503,
+      body: { error: { code: 'ServiceUnavailable', message: 'Licensing is busy, try later.' } },
+    });
+    const removals = graph.server.calls(ASSIGN).length;
+    const body = clickBody(USERS.admin.id, reclaim, card);
+    await post(body);
+    await until(async () => updatesOf(card.message.ts).length === 1);
+    const failed = updatesOf(card.message.ts)[0]?.args.blocks as CapturedBlock[];
+    expect(textOf(failed)).toMatch(
+      /:x: \*Reclaim\* by <@UADMIN> on <!date\^\d+\^[^>]*> — The vendor did not remove the seat/,
+    );
+    expect(licensesOf(USER.grady)).toContain(SKU.ENTERPRISEPACK);
+    // Clicking Reclaim again does not hide the failure or try again behind the card's back.
+    await post(body);
+    await privateAnswer(card.id, /Already tried: \*Reclaim\*/);
+    expect(graph.server.calls(ASSIGN).length).toBe(removals + 1);
+
+    const retry = buttonOf(failed, 'Retry');
+    await post(clickBody(USERS.admin.id, retry, { ...card, message: { ...card.message, blocks: failed } }));
+    await until(async () => updatesOf(card.message.ts).length === 2);
+    expect(textOf(updatesOf(card.message.ts)[1]?.args.blocks)).toMatch(
+      /:white_check_mark: \*Retry\* by <@UADMIN> on <!date/,
+    );
+    expect(graph.server.calls(ASSIGN).length).toBe(removals + 2);
+    expect(licensesOf(USER.grady)).not.toContain(SKU.ENTERPRISEPACK);
+  });
+
   it('assigns an unmatched account to a person picked in the typeahead of the modal', async () => {
     await env.service.store.pool.query(
       `INSERT INTO cloud_subscribers (license_id, vendor_account_id, email)

@@ -381,6 +381,43 @@ describe('actions on Teams cards, through the vendor', () => {
     expect(await count(`actions WHERE kind = 'undo' AND state = 'done'`)).toBe(1);
   });
 
+  it('ends showing a vendor’s refusal with Retry, and the removal once Retry is clicked', async () => {
+    const chat = conversation('personal', 'a:adele-chat-8');
+    const { id, card } = await ask(ADELE, chat, 'findings --kind departed');
+    const preview = await click(
+      ADELE,
+      chat,
+      id,
+      button(card, 'Reclaim', { email: 'grady.archie@example.com' }),
+    );
+    graph.server.inject({
+      path: ASSIGN,
+      status: 503,
+      body: { error: { code: 'ServiceUnavailable', message: 'Licensing is busy, try later.' } },
+    });
+    const removals = graph.server.calls(ASSIGN).length;
+    const queued = await click(ADELE, chat, id, button(preview, 'Yes, reclaim'));
+    expect(cardText(queued)).toContain('(queued)');
+    const failed = await connector.waitFor(
+      (c) => c.kind === 'update' && c.activityId === id && cardText(cardOf(c.body)).includes('(failed)'),
+    );
+    const failedCard = cardOf(failed.body);
+    expect(cardText(failedCard)).toMatch(
+      /Reclaim grady\.archie@example\.com · ENTERPRISEPACK — by Adele Vance .*\(failed\): /,
+    );
+    expect(licensesOf(USER.grady)).toContain(SKU.ENTERPRISEPACK);
+    const retried = await click(ADELE, chat, id, button(failedCard, 'Retry'));
+    expect(cardText(retried)).toContain('Retry');
+    await connector.waitFor(
+      (c) =>
+        c.kind === 'update' &&
+        c.activityId === id &&
+        /Retry .* — by Adele Vance .*\(done\)/.test(cardText(cardOf(c.body))),
+    );
+    expect(graph.server.calls(ASSIGN)).toHaveLength(removals + 2);
+    expect(licensesOf(USER.grady)).not.toContain(SKU.ENTERPRISEPACK);
+  });
+
   it('refuses a helpdesk user’s Reclaim with an error on their card only, and acts on nothing', async () => {
     const chat = conversation('personal', 'a:adele-chat-3');
     const { card } = await ask(ADELE, chat, 'who-has lee.gu@example.com');

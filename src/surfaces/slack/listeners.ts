@@ -220,11 +220,23 @@ async function updateCard(
 
 function alreadyText(record: ActionRecord): string {
   const when = slackDate(new Date(record.at));
+  if (record.state === 'done' && record.ok === false) {
+    return `:information_source: Already tried: *${escapeMrkdwn(record.label)}* by <@${record.user}> on ${when} failed${
+      record.outcome ? ` — ${record.outcome}` : ''
+    }. Nothing was run again; use Retry on the card.`;
+  }
   return record.state === 'done'
     ? `:information_source: Already done: *${escapeMrkdwn(record.label)}* by <@${record.user}> on ${when}${
         record.outcome ? ` — ${record.outcome}` : ''
       }. Nothing was run again.`
     : `:hourglass: <@${record.user}> started *${escapeMrkdwn(record.label)}* on ${when}; it is still running.`;
+}
+
+/** The actions a vendor failure names as worth retrying (`… retry with: seatkeeper retry <id>`). */
+function retryableIds(message: string): string[] {
+  return [...message.matchAll(/retry with: seatkeeper retry ([0-9a-f]{8}-[0-9a-f-]{27})/gi)].map(
+    (m) => m[1] as string,
+  );
 }
 
 /**
@@ -302,9 +314,37 @@ async function execute(
     throw error;
   }
   if (!result.ok) {
-    // Nothing changed: a later click (perhaps by someone with the role) may run it.
-    await releaseAction(sc.store.pool, clickId);
-    await replyPrivately(sc, origin, renderFailure(result.error, spec));
+    const retry = result.error.code === 'VENDOR_FAILED' ? retryableIds(result.error.message) : [];
+    if (retry.length === 0) {
+      // Nothing changed: a later click (perhaps by someone with the role) may run it.
+      await releaseAction(sc.store.pool, clickId);
+      await replyPrivately(sc, origin, renderFailure(result.error, spec));
+      return;
+    }
+    // The vendor was asked and refused: that is how this click ended, shown to everyone, with Retry where it helps.
+    const failedAt = sc.now();
+    const reason = escapeMrkdwn(result.error.message.replace(/\s*\n\s*/g, ' '));
+    await finishAction(sc.store.pool, clickId, {
+      ...started,
+      state: 'done',
+      at: failedAt.toISOString(),
+      outcome: reason,
+      ok: false,
+    }).catch((error: unknown) => sc.log.warn({ err: error, actionId }, 'slack: failed action not recorded'));
+    const next = toButtons(
+      retry.length === 1
+        ? [
+            {
+              label: 'Retry',
+              command: 'retry',
+              tokens: [retry[0] as string],
+              mutating: true,
+              style: 'primary',
+            },
+          ]
+        : [],
+    );
+    await updateCard(sc, origin, actedLine(origin.userId, origin.label, failedAt, reason, false), next);
     return;
   }
   const at = sc.now();
