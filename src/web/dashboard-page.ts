@@ -49,6 +49,7 @@ function page(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${h(title)}</title>
 <link rel="stylesheet" href="/dashboard/assets/dashboard.css">
 </head>

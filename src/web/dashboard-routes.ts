@@ -20,7 +20,7 @@ import {
 import { csvField } from '../../handlers/export.ts';
 import { type Actor, type Failure, type HandlerContext, hasRole } from '../../handlers/types.ts';
 import { dashboardPage, forbiddenPage } from './dashboard-page.ts';
-import { requireWebActor, type WebAuthDeps } from './web-auth.ts';
+import { PAGE_CSP, requireWebActor, type WebAuthDeps } from './web-auth.ts';
 
 const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url));
 const CHART_JS = fileURLToPath(new URL('../../node_modules/chart.js/dist/chart.umd.min.js', import.meta.url));
@@ -82,6 +82,7 @@ export function mountDashboard(app: Express, deps: WebAuthDeps): void {
   app.get('/dashboard', auth, async (_req, res, next) => {
     try {
       res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Content-Security-Policy', PAGE_CSP);
       const ctx = context(deps, res);
       if (!hasRole(ctx.actor, 'helpdesk')) {
         // Audited by the handler; the page says what is missing.

@@ -38,6 +38,20 @@ export const SESSION_HOURS = 8;
 /** Where a sign-in lands when it names no page. */
 const DEFAULT_PAGE = '/dashboard';
 
+/**
+ * Content security policy of the web pages: scripts and styles from this service only, and framing only by this
+ * service and the Teams clients (the dashboard is a Teams tab; nobody else may frame it to trick a click).
+ */
+export const PAGE_CSP = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  "style-src 'self' 'unsafe-inline'",
+  "script-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'self' https://teams.microsoft.com https://*.teams.microsoft.com https://*.cloud.microsoft https://*.office.com",
+  "form-action 'self'",
+].join('; ');
+
 const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 const newToken = () => randomBytes(32).toString('base64url');
 
@@ -270,6 +284,7 @@ export function requireWebActor(deps: WebAuthDeps): RequestHandler {
         if (wantsJson(req)) {
           res.status(401).json({ error: { code: 'NOT_AUTHENTICATED', message: result.refused } });
         } else {
+          res.setHeader('Content-Security-Policy', PAGE_CSP);
           res
             .status(401)
             .type('html')
@@ -287,12 +302,14 @@ export function requireWebActor(deps: WebAuthDeps): RequestHandler {
 
 /**
  * Mounts the sign-in routes:
- * - `GET /auth/link?token=…`: spends a one-time link, starts a session and redirects to the dashboard.
+ * - `GET /auth/link?token=…[&next=/console]`: spends a one-time link, starts a session and redirects to `next`
+ *   (a path on this service; the dashboard by default).
  * - `POST /auth/token`: the admin token (form field or JSON `token`) starts a session.
  * - `POST /auth/teams-sso`: a Teams SSO token (JSON `token` or `Authorization: Bearer`) starts a session.
  * - `POST /auth/sign-out`: ends the session.
  * - `GET /auth/sign-in`: the sign-in page.
- * - `GET /auth/teams.js`: the Teams JavaScript client, when installed, for the tab's sign-in.
+ * - `GET /auth/teams.js`: the Teams JavaScript client, when installed, for the tab's sign-in;
+ *   `GET /auth/sign-in.js`: the sign-in page's script.
  */
 export function mountWebAuth(app: Express, deps: WebAuthDeps): void {
   const form = express.urlencoded({ extended: false, limit: '8kb' });
@@ -300,6 +317,7 @@ export function mountWebAuth(app: Express, deps: WebAuthDeps): void {
 
   app.get('/auth/sign-in', (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Security-Policy', PAGE_CSP);
     res.type('html').send(signInPage(deps.config, null, landing(req.query.next)));
   });
 
@@ -308,6 +326,7 @@ export function mountWebAuth(app: Express, deps: WebAuthDeps): void {
       res.setHeader('Cache-Control', 'no-store');
       // A link must not leak through the Referer of anything the next page loads.
       res.setHeader('Referrer-Policy', 'no-referrer');
+      res.setHeader('Content-Security-Policy', PAGE_CSP);
       const token = typeof req.query.token === 'string' ? req.query.token : '';
       const now = deps.now?.() ?? new Date();
       const spent = await deps.store.pool.query<{ claim: WebClaim; expired: boolean; used: boolean }>(
@@ -342,7 +361,7 @@ export function mountWebAuth(app: Express, deps: WebAuthDeps): void {
         action: 'sign-in',
         target: 'link',
       });
-      res.redirect(303, DEFAULT_PAGE);
+      res.redirect(303, landing(req.query.next));
     } catch (error) {
       next(error);
     }
@@ -425,6 +444,11 @@ export function mountWebAuth(app: Express, deps: WebAuthDeps): void {
     }
   });
 
+  app.get('/auth/sign-in.js', (_req, res) => {
+    res.type('application/javascript');
+    res.sendFile(SIGN_IN_JS, { maxAge: '1h' });
+  });
+
   app.get('/auth/teams.js', (_req, res) => {
     res.type('application/javascript');
     res.sendFile(TEAMS_JS, { maxAge: '1d' }, (error) => {
@@ -434,6 +458,7 @@ export function mountWebAuth(app: Express, deps: WebAuthDeps): void {
   });
 }
 
+const SIGN_IN_JS = new URL('./public/sign-in.js', import.meta.url).pathname;
 const TEAMS_JS = new URL('../../node_modules/@microsoft/teams-js/dist/MicrosoftTeams.min.js', import.meta.url)
   .pathname;
 
@@ -458,6 +483,7 @@ export function signInPage(config: Config, message: string | null, next: string)
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>Sign in · Seatkeeper</title>
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 34rem; margin: 4rem auto; padding: 0 1rem; color: #1c2b27; }
@@ -468,7 +494,7 @@ export function signInPage(config: Config, message: string | null, next: string)
   button { margin-top: .75rem; padding: .5rem 1.25rem; font: inherit; background: #2e6b5e; color: #fff; border: 0; border-radius: 4px; }
 </style>
 </head>
-<body>
+<body data-next="${escapeHtml(landing(next))}">
 <main>
 <h1>Sign in to Seatkeeper</h1>
 ${message ? `<p class="message" role="alert">${escapeHtml(message)}</p>` : ''}
@@ -477,23 +503,7 @@ ${message ? `<p class="message" role="alert">${escapeHtml(message)}</p>` : ''}
 ${tokenForm}
 </main>
 <script src="/auth/teams.js"></script>
-<script>
-  // Inside the Teams client, the tab's own sign-in is used (single sign-on); elsewhere nothing happens.
-  (async () => {
-    const teams = window.microsoftTeams;
-    if (!teams || window.parent === window) return;
-    try {
-      await teams.app.initialize();
-      const token = await teams.authentication.getAuthToken();
-      const answer = await fetch('/auth/teams-sso', {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
-      });
-      if (answer.ok) location.replace(${JSON.stringify(landing(next))});
-    } catch (error) {
-      console.warn('Teams sign-in failed', error);
-    }
-  })();
-</script>
+<script src="/auth/sign-in.js"></script>
 </body>
 </html>
 `;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSignInLink } from '../../src/web/web-auth.ts';
-import { ADMIN, type DashboardEnv, startDashboardService } from './dashboard-fixture.ts';
+import { ADMIN, ADMIN_TOKEN, type DashboardEnv, startDashboardService } from './dashboard-fixture.ts';
 
 const SCREENSHOT = fileURLToPath(new URL('../../docs/screenshots/dashboard.png', import.meta.url));
 
@@ -12,6 +12,8 @@ describe('the dashboard in a browser', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  /** Script errors and refused resources (a content security policy violation shows here). */
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     env = await startDashboardService();
@@ -30,6 +32,10 @@ describe('the dashboard in a browser', () => {
     });
     context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     page = await context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -76,6 +82,8 @@ describe('the dashboard in a browser', () => {
       return colored;
     })()`);
     expect(painted).toBeGreaterThan(1000);
+    // Nothing was refused by the content security policy, and no script failed.
+    expect(pageErrors).toEqual([]);
   });
 
   it('sorts and filters the inventory tables on the server', async () => {
@@ -109,11 +117,30 @@ describe('the dashboard in a browser', () => {
     await page.getByLabel('Kind').selectOption('');
   });
 
+  it('signs out, and signs in again with the admin token through the sign-in form', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/auth\/sign-in$/);
+    await page.goto(`${env.url}/dashboard`);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+      'Sign in to Seatkeeper',
+    );
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/dashboard$/);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('License dashboard');
+    expect(await page.locator('header .who').textContent()).toContain('dashboard admin token');
+    // Signed out, the page answered 401, and the sign-in page asked for the Teams client, which is not installed.
+    expect(pageErrors.every((e) => /status of (401|404)/.test(e))).toBe(true);
+    pageErrors.splice(0);
+  });
+
   it('saves a screenshot of the dashboard', async () => {
     await page.getByLabel('Matched').selectOption('');
     await page.evaluate('window.scrollTo(0, 0)');
     mkdirSync(fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)), { recursive: true });
+    await expect.poll(() => page.locator('#trend-chart').getAttribute('data-drawn')).toBe('true');
     const shot = await page.screenshot({ path: SCREENSHOT, fullPage: false });
     expect(shot.length).toBeGreaterThan(10_000);
+    expect(pageErrors).toEqual([]);
   });
 });

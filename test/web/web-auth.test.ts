@@ -127,6 +127,22 @@ describe('web sign-in', () => {
     });
   });
 
+  it('lands where the link says, on this service only, and lets only Teams frame the pages', async () => {
+    const toConsole = await issueSignInLink(env.store, env.config, ADMIN);
+    const landed = await get(`${toConsole.replace(/^http:\/\/[^/]+/, '')}&next=/console`);
+    expect(landed.headers.get('location')).toBe('/console');
+    const offsite = await issueSignInLink(env.store, env.config, ADMIN);
+    const kept = await get(`${offsite.replace(/^http:\/\/[^/]+/, '')}&next=//evil.example/x`);
+    expect(kept.headers.get('location')).toBe('/dashboard');
+
+    const page = await get('/dashboard', { cookie: sessionCookie(kept) });
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'self' https://teams.microsoft.com");
+    expect(await page.text()).not.toMatch(/<script>/);
+  });
+
   it('lets only one of two simultaneous openings of a link sign in', async () => {
     const link = await issueSignInLink(env.store, env.config, ADMIN);
     const path = link.replace(/^http:\/\/[^/]+/, '');
