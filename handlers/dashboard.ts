@@ -103,6 +103,10 @@ export async function dashboardSummary(
 ): Promise<Result<DashboardSummary>> {
   const allowed = await canRead(ctx, 'dashboard');
   if (!allowed.ok) return allowed;
+  const renewalDays = args.renewalDays ?? 365;
+  if (!Number.isInteger(renewalDays) || renewalDays < 1 || renewalDays > 730) {
+    return fail('INVALID_ARGUMENT', 'days must be a whole number from 1 to 730.');
+  }
   const now = ctx.now();
   const pool = ctx.store.pool;
   const [apps, totals, findings, imports, savings, renewals] = await Promise.all([
@@ -169,7 +173,7 @@ export async function dashboardSummary(
        ORDER BY s.source`,
     ),
     savingsReport(ctx, {}),
-    listRenewals(ctx, { days: args.renewalDays ?? 365, limit: 100, offset: 0 }),
+    listRenewals(ctx, { days: renewalDays, limit: 100, offset: 0 }),
   ]);
   // The exact number of subscribers is a count over the largest table; the planner's estimate is instant and a
   // dashboard tile needs no more. Small tables (estimate 0 before the first ANALYZE) are counted exactly.

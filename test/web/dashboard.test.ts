@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardSummary, inventoryPage } from '../../handlers/dashboard.ts';
+import { operatorActor } from '../../handlers/types.ts';
+import { dashboardPage } from '../../src/web/dashboard-page.ts';
 import { issueSignInLink } from '../../src/web/web-auth.ts';
+import { createTestDatabase } from '../support/test-store.ts';
 import {
   ADMIN_TOKEN,
   type DashboardEnv,
@@ -371,5 +375,41 @@ describe('the dashboard API', () => {
     const chart = await fetch(`${env.url}/dashboard/assets/chart.umd.min.js`);
     expect(chart.status).toBe(200);
     expect(await chart.text()).toContain('Chart');
+  });
+});
+
+describe('the dashboard before the first import', () => {
+  it('shows zeros and says what to do, without failing on the empty inventory', async () => {
+    const db = await createTestDatabase();
+    const store = await db.open();
+    try {
+      const ctx = { store, config: db.config, actor: operatorActor(), now: () => new Date() };
+      const summary = await dashboardSummary(ctx);
+      if (!summary.ok) throw new Error(summary.error.message);
+      expect(summary.value.totals).toEqual({
+        licenses: 0,
+        purchased: 0,
+        consumed: 0,
+        consumedLimited: 0,
+        active: 0,
+        unlimitedLicenses: 0,
+        subscribers: 0,
+        clearing: 0,
+        openFindings: 0,
+      });
+      expect(summary.value.apps).toEqual([]);
+      const html = dashboardPage(ctx.actor, summary.value, {});
+      expect(html).toContain('No licenses yet: configure a connector and run an import.');
+      expect(html).toContain('No connector has imported yet.');
+      const page = await inventoryPage(ctx, 'subscribers', {});
+      expect(page).toMatchObject({ ok: true, value: { rows: [], total: 0, totalCapped: false } });
+      expect(await dashboardSummary(ctx, { renewalDays: 0 })).toEqual({
+        ok: false,
+        error: { code: 'INVALID_ARGUMENT', message: 'days must be a whole number from 1 to 730.' },
+      });
+    } finally {
+      await store.close();
+      await db.drop();
+    }
   });
 });
