@@ -310,6 +310,46 @@ describe('actions on Slack cards, through the vendor', () => {
     ).toBe(2);
   });
 
+  it('snoozes a finding with the date and reason given in the modal', async () => {
+    const card = await sharedCard('findings --kind departed');
+    const snooze = buttonOf(card.message.blocks, 'Snooze…', 'grady.archie@example.com');
+    const findingId = Number(JSON.parse(String(snooze.button.value)).t[0]);
+    const opens = env.fake.callsOf('views.open').length;
+    await post(clickBody(USERS.admin.id, snooze, card));
+    const opened = await env.fake.waitFor('views.open', () => env.fake.callsOf('views.open').length > opens);
+    const view = opened.args.view as { blocks: CapturedBlock[] };
+    expect(view.blocks.filter((b) => b.type === 'input').map((b) => b.block_id)).toEqual([
+      'arg:until',
+      'arg:reason',
+    ]);
+    await post(
+      interactionBody(
+        viewSubmissionPayload({
+          userId: USERS.admin.id,
+          view,
+          values: {
+            'arg:until': { value: { type: 'datepicker', selected_date: '2099-01-31' } },
+            'arg:reason': { value: { type: 'plain_text_input', value: 'waiting for HR' } },
+          },
+        }),
+      ),
+    );
+    await until(async () => updatesOf(card.message.ts).length === 1);
+    expect(textOf(updatesOf(card.message.ts)[0]?.args.blocks)).toMatch(/Snooze…\* by <@UADMIN> on <!date/);
+    const finding = await env.service.store.pool.query(
+      `SELECT status, status_until FROM findings WHERE id = $1`,
+      [findingId],
+    );
+    expect(finding.rows[0]).toEqual({ status: 'snoozed', status_until: new Date('2099-01-31T00:00:00Z') });
+    // Typed, the way back: the finding is open again for the next test.
+    const unsnooze = await sharedCard(`findings unsnooze ${findingId}`);
+    expect(textOf(unsnooze.message.blocks)).toContain(String(findingId));
+    const reopened = await env.service.store.pool.query(`SELECT status FROM findings WHERE id = $1`, [
+      findingId,
+    ]);
+    expect(reopened.rows[0]?.status).toBe('open');
+  });
+
   it('shows a vendor’s refusal on the card for everyone, with Retry, and removes the seat on Retry', async () => {
     const card = await sharedCard('findings --kind departed');
     const reclaim = buttonOf(card.message.blocks, 'Reclaim', 'grady.archie@example.com');

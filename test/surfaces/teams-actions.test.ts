@@ -381,6 +381,29 @@ describe('actions on Teams cards, through the vendor', () => {
     expect(await count(`actions WHERE kind = 'undo' AND state = 'done'`)).toBe(1);
   });
 
+  it('snoozes a finding with the date and reason given in the card’s inputs', async () => {
+    const chat = conversation('personal', 'a:adele-chat-9');
+    const { id, card } = await ask(ADELE, chat, 'findings --kind departed');
+    const snooze = buttonsOf(card).find((b) => b.title === 'Snooze');
+    if (!snooze) throw new Error('no Snooze button');
+    const findingId = (snooze.data.args as { id: number }).id;
+    const form = await click(ADELE, chat, id, snooze);
+    expect(JSON.stringify(form)).toContain('"id":"in-until"');
+    const snoozed = await click(ADELE, chat, id, button(form, 'Save'), {
+      'in-until': '2099-01-31',
+      'in-reason': 'waiting for HR',
+    });
+    expect(cardText(snoozed)).toContain(`Findings snooze ${findingId} — by Adele Vance`);
+    const finding = await store.pool.query(`SELECT status, status_until FROM findings WHERE id = $1`, [
+      findingId,
+    ]);
+    expect(finding.rows[0]).toEqual({ status: 'snoozed', status_until: new Date('2099-01-31T00:00:00Z') });
+    // Typed, the way back: the finding is open again for the next test.
+    await ask(ADELE, chat, `findings unsnooze ${findingId}`);
+    const reopened = await store.pool.query(`SELECT status FROM findings WHERE id = $1`, [findingId]);
+    expect(reopened.rows[0]?.status).toBe('open');
+  });
+
   it('ends showing a vendor’s refusal with Retry, and the removal once Retry is clicked', async () => {
     const chat = conversation('personal', 'a:adele-chat-8');
     const { id, card } = await ask(ADELE, chat, 'findings --kind departed');

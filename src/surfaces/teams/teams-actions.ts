@@ -683,7 +683,12 @@ function cardActivity(card: CardJson, id: string): Activity {
 /** "dan@example.com · FIGMA_PRO": the arguments that say what a command acts on. */
 function describe(args: ArgMap): string {
   return Object.entries(args)
-    .filter(([name, value]) => !HOW_ARGS.has(name) && typeof value !== 'boolean')
+    .filter(
+      ([name, value]) =>
+        typeof value !== 'boolean' &&
+        // A numeric id names the thing acted on (a finding); a UUID id is a request's key, not worth showing.
+        (!HOW_ARGS.has(name) || (name === 'id' && typeof value === 'number')),
+    )
     .map(([, value]) => String(value))
     .join(' · ');
 }
