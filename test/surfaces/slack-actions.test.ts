@@ -184,7 +184,7 @@ describe('actions on Slack cards, through the vendor', () => {
     const acted = textOf(updated);
     expect(acted).toMatch(/Reclaim\* by <@UADMIN> on <!date\^\d+\^/);
     expect(acted).toContain('lee.gu@example.com');
-    expect(acted).toContain('done');
+    expect(acted).toMatch(/Power BI Pro of lee\.gu@example\.com: done \(.+\)/);
     // The row acted on lost its buttons; Undo is offered in their place.
     expect(buttonsIn(updated).map((b) => (b.button.text as { text: string }).text)).toContain('Undo');
     expectWithinLimits({ blocks: updated });
@@ -299,7 +299,7 @@ describe('actions on Slack cards, through the vendor', () => {
     await until(async () => updatesOf(card.message.ts).length === 1);
     const acted = textOf(updatesOf(card.message.ts)[0]?.args.blocks);
     expect(acted).toMatch(/Reclaim all 2 idle\* by <@UADMIN> on <!date/);
-    expect(acted).toContain('(+1 more)');
+    expect(acted).toContain('2 seats of Microsoft 365 E5: 2 done');
     expect(graph.server.calls(ASSIGN).length).toBe(removals + 2);
     expect(licensesOf(USER.isaiah)).not.toContain(SKU.SPE_E5);
     expect(licensesOf(USER.johanna)).toContain(SKU.SPE_E5); // still held through her group
@@ -504,7 +504,9 @@ describe('actions on Slack cards, through the vendor', () => {
     expect((ask.button.confirm as { text: { text: string } }).text.text).toContain('Keep / Release');
     await post(clickBody(USERS.admin.id, ask, card));
     await until(async () => updatesOf(card.message.ts).length === 1);
-    expect(textOf(updatesOf(card.message.ts)[0]?.args.blocks)).toMatch(/Ask holder\* by <@UADMIN> on <!date/);
+    const asked = textOf(updatesOf(card.message.ts)[0]?.args.blocks);
+    expect(asked).toMatch(/Ask holder\* by <@UADMIN> on <!date/);
+    expect(asked).toContain('Power BI Pro of lee.gu@example.com: asking the holder');
     expect(await count(`holder_asks WHERE answer IS NULL`)).toBe(1);
 
     await env.service.jobs.enqueue(DELIVERY_JOB);

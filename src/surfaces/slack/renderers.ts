@@ -517,10 +517,30 @@ export function renderFailure(failure: Failure, spec?: CommandSpec): Rendered {
   return { text: cut(`${failure.message}`, LIMITS.messageText), blocks: [section(text)] };
 }
 
+/** What seat actions (reclaim, undo, retry, a holder's answer) ended with, in one line. */
+function seatOutcome(rows: readonly Record<string, unknown>[]): string {
+  const seat = (r: Record<string, unknown>) =>
+    `${String(r.product ?? r.sku ?? 'seat')} of ${String(r.email ?? r.login ?? 'an account')}`;
+  const state = (r: Record<string, unknown>) =>
+    r.state === 'asking' ? 'asking the holder' : r.state === 'blocked' ? 'blocked' : String(r.state);
+  if (rows.length === 1) {
+    const r = rows[0] as Record<string, unknown>;
+    const why = r.error ?? r.detail;
+    return e(`${seat(r)}: ${state(r)}${typeof why === 'string' && why ? ` (${why})` : ''}`);
+  }
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(state(r), (counts.get(state(r)) ?? 0) + 1);
+  const products = [...new Set(rows.map((r) => String(r.product ?? r.sku)))].join(', ');
+  return e(`${rows.length} seats of ${products}: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`);
+}
+
 /** One line saying what an action's command answered. */
 export function outcomeText(output: CommandOutput): string {
   const first = output.rows[0] as Record<string, unknown> | undefined;
   if (!first) return e(output.empty || 'done');
+  if ((output.view === 'reclaim' || output.view === 'actions') && typeof first.state === 'string') {
+    return seatOutcome(output.rows as Record<string, unknown>[]);
+  }
   if (typeof first.message === 'string') return e(first.message);
   if (typeof first.summary === 'string') return e(first.summary);
   if (output.view === 'findings')
