@@ -258,6 +258,24 @@ async function authenticate(deps: WebAuthDeps, req: Request): Promise<Actor | { 
   return { refused: 'Sign in to see this page.' };
 }
 
+/**
+ * A change requested by a page of another site, riding on the session cookie (which is sent cross-site inside Teams,
+ * where it must be SameSite=None). Browsers name the requesting page in `Origin` on every such request; requests
+ * with a bearer token carry no ambient credential and are not at risk.
+ */
+function crossSiteWrite(req: Request, publicHost: string): boolean {
+  if (['GET', 'HEAD', 'OPTIONS'].includes(req.method) || bearerOf(req)) return false;
+  const origin = req.get('origin');
+  if (!origin) return false;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return true;
+  }
+  return host !== req.get('host') && host !== publicHost;
+}
+
 function wantsJson(req: Request): boolean {
   return (
     req.originalUrl.includes('/api/') ||
@@ -273,11 +291,19 @@ function landing(value: unknown): string {
 
 /**
  * Express middleware for every protected route: sets `res.locals.actor` (an `Actor` with surface `web`), or answers
- * 401 — JSON `{ error: { code, message } }` for API paths and non-GET requests, the sign-in page for pages.
+ * 401 — JSON `{ error: { code, message } }` for API paths and non-GET requests, the sign-in page for pages. A
+ * request that changes something and comes from a page of another site is refused with 403.
  */
 export function requireWebActor(deps: WebAuthDeps): RequestHandler {
+  const publicHost = new URL(publicBaseUrl(deps.config)).host;
   return async (req, res, next) => {
     try {
+      if (crossSiteWrite(req, publicHost)) {
+        res.status(403).json({
+          error: { code: 'NOT_AUTHORIZED', message: 'Refused: the request comes from another site.' },
+        });
+        return;
+      }
       const result = await authenticate(deps, req);
       if ('refused' in result) {
         res.setHeader('Cache-Control', 'no-store');

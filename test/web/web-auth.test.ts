@@ -286,6 +286,25 @@ describe('web sign-in', () => {
     await refused(await env.jwks.token(who, { key: forger.privateKey }), /signature verification failed/);
   });
 
+  it('refuses a change requested from another site with the session cookie', async () => {
+    const link = await issueSignInLink(env.store, env.config, ADMIN);
+    const cookie = sessionCookie(await get(link.replace(/^http:\/\/[^/]+/, '')));
+    const post = (origin: string) =>
+      fetch(`${env.url}/console/api/command`, {
+        method: 'POST',
+        headers: { cookie, origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'help' }),
+      });
+    const foreign = await post('https://evil.example');
+    expect(foreign.status).toBe(403);
+    expect(await foreign.json()).toEqual({
+      error: { code: 'NOT_AUTHORIZED', message: 'Refused: the request comes from another site.' },
+    });
+    const own = await post(env.url);
+    expect(own.status).not.toBe(403);
+    expect(own.status).not.toBe(401);
+  });
+
   it('ends the session at sign-out, and when it expires', async () => {
     const open = async () => {
       const link = await issueSignInLink(env.store, env.config, ADMIN);
