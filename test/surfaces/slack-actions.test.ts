@@ -539,6 +539,15 @@ describe('actions on Slack cards, through the vendor', () => {
     expect(
       (await env.service.store.pool.query(`SELECT answer FROM holder_asks`)).rows.map((r) => r.answer),
     ).toEqual(['release']);
+    // The card in the IT channel that asked shows the answer and its outcome too, with Undo for the IT manager.
+    await until(async () => updatesOf(card.message.ts).length === 2);
+    const itCard = updatesOf(card.message.ts)[1]?.args.blocks as CapturedBlock[];
+    expect(textOf(itCard)).toMatch(/Ask holder\* by <@UADMIN> on <!date/);
+    expect(textOf(itCard)).toMatch(
+      /Release\* by <@ULEE> on <!date[^—]*— Power BI Pro of lee\.gu@example\.com: done/,
+    );
+    expect(buttonsIn(itCard).map((b) => (b.button.text as { text: string }).text)).toContain('Undo');
+    expectWithinLimits({ blocks: itCard });
     // Keep, clicked afterwards on the same question, changes nothing.
     const keep = buttonOf(question.blocks, 'Keep');
     await post(

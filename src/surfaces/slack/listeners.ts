@@ -189,10 +189,10 @@ async function updateCard(
   origin: Origin,
   line: string,
   next: ButtonElement[] = [],
-): Promise<void> {
+): Promise<CardAddress | undefined> {
   if (origin.home) {
     await publishHome(sc, origin.userId, line);
-    return;
+    return undefined;
   }
   if (origin.blocks) {
     const blocks = markActed(origin.blocks, origin.blockId, origin.elementActionId, line, next);
@@ -200,7 +200,7 @@ async function updateCard(
     if (!origin.ephemeral && origin.channel && origin.ts) {
       try {
         await sc.client.chat.update({ channel: origin.channel, ts: origin.ts, text, blocks });
-        return;
+        return { channel: origin.channel, ts: origin.ts, text, blocks };
       } catch (error) {
         // e.g. a message posted through a response URL: edit it through that URL instead.
         const code = (error as { data?: { error?: string } }).data?.error;
@@ -209,13 +209,63 @@ async function updateCard(
     }
     if (origin.responseUrl) {
       await postToResponseUrl(origin.responseUrl, { replace_original: true, text, blocks });
-      return;
+      return undefined;
     }
   }
   await replyPrivately(sc, origin, {
     text: line,
     blocks: [context(line), ...(next.length ? [actions(next, `row:next:${randomUUID().slice(0, 8)}`)] : [])],
   });
+  return undefined;
+}
+
+/** A message in a channel as last written by the bot, so it can be edited again later. */
+interface CardAddress {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: Block[];
+}
+
+/** Where the card that asked a holder lives, by the asked action's id (`asked:<action id>`). */
+const askedKey = (actionId: string) => `asked:${actionId}`;
+
+/**
+ * Remembers the cards of actions left waiting for the holder's answer, so that the answer (Keep or Release, clicked
+ * in Slack) can be shown on them as well.
+ */
+async function rememberAsked(sc: SurfaceContext, output: CommandOutput, card: CardAddress): Promise<void> {
+  for (const row of output.rows as { actionId?: unknown; state?: unknown }[]) {
+    if (typeof row.actionId === 'string' && row.state === 'asking') {
+      await setAddress(sc.store.pool, askedKey(row.actionId), card);
+    }
+  }
+}
+
+/** Adds a holder's answer, and what came of it, to the card that asked them. */
+async function showAnswerOnAskingCard(
+  sc: SurfaceContext,
+  output: CommandOutput,
+  line: string,
+  next: ButtonElement[],
+): Promise<void> {
+  for (const row of output.rows as { actionId?: unknown }[]) {
+    if (typeof row.actionId !== 'string') continue;
+    const card = await getAddress<CardAddress>(sc.store.pool, askedKey(row.actionId));
+    if (!card) continue;
+    const blocks = [
+      ...card.blocks,
+      { ...context(line), block_id: `answered:${randomUUID().slice(0, 8)}` },
+      ...(next.length ? [actions(next, `row:next:${randomUUID().slice(0, 8)}`)] : []),
+    ].slice(-LIMITS.messageBlocks);
+    try {
+      await sc.client.chat.update({ channel: card.channel, ts: card.ts, text: card.text, blocks });
+      await deleteAddress(sc.store.pool, askedKey(row.actionId));
+    } catch (error) {
+      const code = (error as { data?: { error?: string } }).data?.error;
+      sc.log.warn({ code, actionId: row.actionId }, 'slack: the asking card could not show the answer');
+    }
+  }
 }
 
 function alreadyText(record: ActionRecord): string {
@@ -363,7 +413,10 @@ async function execute(
     sc.log.warn({ err: error, actionId }, 'slack: action done but not recorded as done');
   }
   const next = toButtons(followUpButtons(result.value, at));
-  await updateCard(sc, origin, actedLine(origin.userId, origin.label, at, outcome), next);
+  const line = actedLine(origin.userId, origin.label, at, outcome);
+  const card = await updateCard(sc, origin, line, next);
+  if (card) await rememberAsked(sc, result.value, card);
+  if (spec.name === 'answer') await showAnswerOnAskingCard(sc, result.value, line, next);
 }
 
 /** The App Home for a user, with `notice` on top; remembered so it can be refreshed after imports. */
