@@ -86,6 +86,61 @@ describe('the dashboard in a browser', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('is navigable by headings, and every table and control is named', async () => {
+    const unnamed = await page.evaluate<{
+      tables: number;
+      controls: string[];
+      h1: number;
+      canvas: string | null;
+    }>(`(() => {
+      const tables = [...document.querySelectorAll('table')].filter((t) => !t.caption || !t.caption.textContent.trim());
+      const controls = [...document.querySelectorAll('input:not([type=hidden]), select, button')]
+        .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute('aria-label') && !c.textContent.trim())
+        .map((c) => c.outerHTML);
+      return {
+        tables: tables.length,
+        controls,
+        h1: document.querySelectorAll('h1').length,
+        canvas: document.getElementById('trend-chart').getAttribute('aria-label'),
+      };
+    })()`);
+    expect(unnamed).toEqual({
+      tables: 0,
+      controls: [],
+      h1: 1,
+      canvas: 'Purchased, consumed and active seats per day, from each import',
+    });
+    const sections = await page.getByRole('heading', { level: 2 }).allTextContents();
+    expect(sections).toEqual([
+      'Overview',
+      'Utilization per app',
+      'Open findings',
+      'Savings: realized and potential',
+      'Renewals calendar',
+      'Import health',
+      'Inventory',
+    ]);
+    expect(await page.getByRole('heading', { level: 3 }).allTextContents()).toEqual([
+      'Purchased Licenses / SaaS',
+      'Subscribers',
+      'Clearing Required',
+    ]);
+  });
+
+  it('redraws the trend for one app', async () => {
+    const canvas = page.locator('#trend-chart');
+    await page.getByLabel('Trend for').selectOption('Miro Business');
+    // Miro had a snapshot at each of the three imports; Zoom only at the last one.
+    await expect
+      .poll(() => page.evaluate<number>('Chart.getChart("trend-chart").data.datasets[1].data.at(-1)'))
+      .toBe(12);
+    expect(await canvas.getAttribute('data-points')).toBe('3');
+    await page.getByLabel('Trend for').selectOption('Zoom Enterprise');
+    await expect.poll(() => canvas.getAttribute('data-points')).toBe('1');
+    await page.getByLabel('Trend for').selectOption('');
+    await expect.poll(() => canvas.getAttribute('data-points')).toBe('3');
+  });
+
   it('sorts and filters the inventory tables on the server', async () => {
     const table = page.locator('#inventory-licenses');
     await expect.poll(() => table.getAttribute('data-total')).toBe('3');
