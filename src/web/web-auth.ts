@@ -11,6 +11,7 @@
  * configuration as the other surfaces, so taking a role away applies at once.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import type { Actor } from '../../handlers/types.ts';
@@ -484,9 +485,10 @@ export function mountWebAuth(app: Express, deps: WebAuthDeps): void {
   });
 }
 
-const SIGN_IN_JS = new URL('./public/sign-in.js', import.meta.url).pathname;
-const TEAMS_JS = new URL('../../node_modules/@microsoft/teams-js/dist/MicrosoftTeams.min.js', import.meta.url)
-  .pathname;
+const SIGN_IN_JS = fileURLToPath(new URL('./public/sign-in.js', import.meta.url));
+const TEAMS_JS = fileURLToPath(
+  new URL('../../node_modules/@microsoft/teams-js/dist/MicrosoftTeams.min.js', import.meta.url),
+);
 
 const escapeHtml = (text: string) =>
   text.replace(
