@@ -72,6 +72,8 @@ describe('the console in a browser', () => {
     await page.goto(`${demo.url}/console`);
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Seatkeeper console');
     expect(await page.getByRole('note').textContent()).toContain('SEATKEEPER_DEMO=0');
+    // The page opens with the help card: what this person can ask.
+    await page.locator('.message.bot').first().getByText('who-has', { exact: false }).first().waitFor();
 
     await page.getByLabel('Command').fill('/license who-has ADOBE_ACROBAT_PRO --limit 1');
     await page.getByRole('button', { name: 'Send' }).click();
@@ -106,7 +108,8 @@ describe('the console in a browser', () => {
     expect(audit.rows.every((r) => r.actor === demo.org.admin.email)).toBe(true);
 
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await page.getByRole('button', { name: 'Send' }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: SCREENSHOT });
   });
 
   it('keeps an idle seat with the reason typed into the card’s form', async () => {

@@ -95,12 +95,9 @@
     }
   }
 
-  composer.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const text = line.value.trim();
-    if (!text) return;
-    line.value = '';
-    message('mine', text);
+  /** Sends a typed line; `echo` shows it as the person's message first. */
+  async function send(text, echo) {
+    if (echo) message('mine', text);
     const slot = message('bot');
     slot.classList.add('busy');
     try {
@@ -113,7 +110,17 @@
       slot.classList.remove('busy');
       slot.scrollIntoView({ block: 'end' });
     }
+  }
+
+  composer.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = line.value.trim();
+    if (!text) return;
+    line.value = '';
+    void send(text, true);
   });
 
+  // The page opens with what the person can ask, as the bot greets in a new chat.
+  void send('help', false);
   line.focus();
 })();
