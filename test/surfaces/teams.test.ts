@@ -558,6 +558,17 @@ describe('Teams surface over /api/messages', () => {
     expect(cardText(kept)).toContain('— by Lee Gu');
     const answered = await h.store.pool.query(`SELECT answer FROM holder_asks`);
     expect(answered.rows.map((r) => r.answer)).toEqual(['keep']);
+    // Adele's card that asked now shows the answer too.
+    const shown = await h.connector.waitFor(
+      (c) =>
+        c.kind === 'update' &&
+        c.conversationId === chat.id &&
+        c.activityId === id &&
+        cardText(cardOf(c.body)).includes('Lee Gu answered Keep'),
+    );
+    expect(cardText(cardOf(shown.body))).toMatch(
+      /Ask holder lee\.gu@example\.com · ENTERPRISEPACK — by Adele Vance at \d\d:\d\d UTC\. Lee Gu answered Keep at \d\d:\d\d UTC \(kept\)\./,
+    );
     // Release clicked afterwards on the same question is the same action: Keep's card, nothing changes.
     const removals = h.graph.server.calls(ASSIGN).length;
     const release = await click(

@@ -116,6 +116,14 @@ interface Pending {
  */
 const CLAIMS = 'teams-clicks';
 
+/** The message of an Ask holder click, kept until the holder answers (key `asked:<action id>`). */
+interface AskedCard {
+  pending: Pending;
+  conversationId: string;
+  messageId: string;
+  serviceUrl: string;
+}
+
 /** A click's claim on its action id (key `action:<id>`). */
 interface ClaimRecord {
   state: 'running' | 'done';
@@ -419,11 +427,17 @@ export class TeamsActions {
       requester: ctx.activity.from?.id ? { mri: ctx.activity.from.id, actor } : undefined,
     };
     const cards = await this.cards(pending, result.value);
+    await this.rememberAsked(ctx, pending, result.value);
+    if (spec.name === 'answer') await this.showAnswerOnAskingCard(ctx, actor, args, result.value);
     return { ok: true, ...cards, ...(queued.length > 0 ? { pending } : {}) };
   }
 
   /** The clicker's card (with what they may do next) and everyone's card, both saying who did what and when. */
-  private async cards(p: Pending, output: CommandOutput): Promise<{ clicker: CardJson; shared: CardJson }> {
+  private async cards(
+    p: Pending,
+    output: CommandOutput,
+    after = '',
+  ): Promise<{ clicker: CardJson; shared: CardJson }> {
     const { actor, data, label, target } = p;
     const cardId = data.cardId as string;
     const failed = (output.rows as { state?: unknown }[]).some(
@@ -431,7 +445,9 @@ export class TeamsActions {
     );
     const only = output.rows.length === 1 ? (output.rows[0] as { error?: unknown }) : undefined;
     const reason = failed && typeof only?.error === 'string' ? `: ${only.error}` : '';
-    const text = `${label}${target ? ` ${target}` : ''} — by ${actor.displayName} at ${p.at} UTC${summary(output)}${reason}.`;
+    const text = `${label}${target ? ` ${target}` : ''} — by ${actor.displayName} at ${p.at} UTC${
+      after ? '' : summary(output)
+    }${after ? `. ${after}` : ''}${reason}.`;
     const banner: Banner = {
       text,
       style: failed ? 'attention' : 'good',
@@ -452,6 +468,78 @@ export class TeamsActions {
         })
       : clicker;
     return { clicker, shared };
+  }
+
+  /**
+   * Remembers the message of a click that left actions waiting for the holder's answer (Ask holder), so that the
+   * answer, clicked later in the holder's own chat, can be shown on it too.
+   */
+  private async rememberAsked(ctx: TurnContext, pending: Pending, output: CommandOutput): Promise<void> {
+    const messageId = ctx.activity.replyToId;
+    const conversationId = ctx.activity.conversation?.id;
+    if (!messageId || !conversationId) return;
+    for (const row of output.rows as { actionId?: unknown; state?: unknown }[]) {
+      if (typeof row.actionId !== 'string' || row.state !== 'asking') continue;
+      const asked: AskedCard = {
+        pending: { ...pending, actionIds: [] },
+        conversationId,
+        messageId,
+        serviceUrl: ctx.activity.serviceUrl ?? '',
+      };
+      await this.deps.store.pool.query(
+        `INSERT INTO chat_addresses (platform, key, address) VALUES ($1, $2, $3)
+         ON CONFLICT (platform, key) DO UPDATE SET address = EXCLUDED.address, updated_at = now()`,
+        [CLAIMS, `asked:${row.actionId}`, JSON.stringify(asked)],
+      );
+    }
+  }
+
+  /**
+   * Edits the message that asked the holder: who asked, then the holder's answer and what came of it. The edit goes
+   * through this turn's connector client when the asking message is on the same service URL (one tenant's region).
+   */
+  private async showAnswerOnAskingCard(
+    ctx: TurnContext,
+    holder: Actor,
+    args: ArgMap,
+    output: CommandOutput,
+  ): Promise<void> {
+    const client = ctx.turnState.get<ConnectorClient>(ctx.adapter.ConnectorClientKey);
+    for (const row of output.rows as { actionId?: unknown }[]) {
+      if (typeof row.actionId !== 'string') continue;
+      const key = `asked:${row.actionId}`;
+      const found = await this.deps.store.pool.query<{ address: AskedCard }>(
+        'SELECT address FROM chat_addresses WHERE platform = $1 AND key = $2',
+        [CLAIMS, key],
+      );
+      const asked = found.rows[0]?.address;
+      if (!asked || !client || asked.serviceUrl !== (ctx.activity.serviceUrl ?? '')) continue;
+      const answer = typeof args.answer === 'string' ? args.answer.toLowerCase() : 'an answer';
+      const at = this.deps.now().toISOString().slice(11, 16);
+      // Keep cancels the reclaim: the outcome the holder asked for, not a failure.
+      const shown =
+        answer === 'keep' && (row as { state?: unknown }).state === 'cancelled'
+          ? { ...row, state: 'kept' }
+          : row;
+      const after = `${holder.displayName} answered ${answer === 'keep' ? 'Keep' : answer === 'release' ? 'Release' : answer} at ${at} UTC${summary({ ...output, rows: [shown] })}`;
+      try {
+        const cards = await this.cards(asked.pending, { ...output, rows: [shown] }, after);
+        await client.updateActivity(
+          asked.conversationId,
+          asked.messageId,
+          cardActivity(cards.shared, asked.messageId),
+        );
+        await this.deps.store.pool.query('DELETE FROM chat_addresses WHERE platform = $1 AND key = $2', [
+          CLAIMS,
+          key,
+        ]);
+      } catch (error) {
+        this.deps.log.warn(
+          { err: error, actionId: row.actionId },
+          'teams: the asking card could not show the answer',
+        );
+      }
+    }
   }
 
   /** The origin re-rendered (fresh data) with a banner, or the command's own output when there is no origin. */
