@@ -13,6 +13,8 @@
  * org, both compact: the map from user principal name to user id of licensed users (kept by `accounts()` for the
  * report join in `usage()`), and the report CSV, which the shared VendorHttp client downloads whole.
  */
+
+import { Readable } from 'node:stream';
 import {
   AuthenticationHandler,
   type AuthenticationProvider,
@@ -785,7 +787,7 @@ async function* reportSignals(
   pageSize: number,
 ): AsyncGenerator<UsageSignal[]> {
   let dateColumns: string[] = [];
-  const parser = parse(csv, {
+  const parser = parse({
     bom: true,
     skip_empty_lines: true,
     trim: true,
@@ -803,6 +805,11 @@ async function* reportSignals(
       return header;
     },
   });
+  // Fed in slices as records are read: given the whole report at once, the parser would hold every record of a
+  // large tenant in memory before the first one is read.
+  const source = Readable.from(slices(csv, 64 * 1024), { objectMode: false });
+  source.on('error', (error) => parser.destroy(error));
+  source.pipe(parser);
   let line = 1;
   let page: UsageSignal[] = [];
   try {
@@ -847,6 +854,18 @@ async function* reportSignals(
     );
   }
   if (page.length > 0) yield page;
+}
+
+/** `text` in pieces of about `size` characters, never splitting a surrogate pair. */
+function* slices(text: string, size: number): Generator<string> {
+  let at = 0;
+  while (at < text.length) {
+    let end = Math.min(text.length, at + size);
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff && end < text.length) end++;
+    yield text.slice(at, end);
+    at = end;
+  }
 }
 
 /** Concealed names would match no user, and every seat would look idle: stop, and say how to fix it. */

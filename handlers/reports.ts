@@ -61,24 +61,32 @@ export async function listFindings(
     );
   }
   const app = args.app?.trim() || null;
+  // The page is chosen and counted on the findings alone; only its rows are joined to accounts and persons (an
+  // organisation of a million accounts has hundreds of thousands of open findings).
   const result = await ctx.store.pool.query(
-    `SELECT f.*, count(*) OVER ()::int AS total FROM (
-       SELECT f.*, ${EFFECTIVE_STATUS('$7')} AS effective_status, l.sku,
-         COALESCE(pr.name, l.name, f.evidence->>'app') AS product, l.vendor, COALESCE(s.email, s.login) AS account,
-         p.primary_email AS person_email
+    `WITH chosen AS (
+       SELECT f.id, f.savings, f.kind
        FROM findings f
        LEFT JOIN licenses l ON l.id = f.license_id
        LEFT JOIN products pr ON pr.id = l.product_id
-       LEFT JOIN cloud_subscribers s ON s.id = f.subscriber_id
-       LEFT JOIN persons p ON p.id = f.person_id
        WHERE ($2::text IS NULL OR f.kind = $2)
          AND ($8::bigint IS NULL OR f.id = $8)
          AND ($3::text IS NULL OR lower(l.sku) = lower($3) OR l.name ILIKE $4 OR pr.name ILIKE $4
               OR f.evidence->>'app' ILIKE $4)
-     ) f
-     WHERE ($1::text = 'all' OR f.effective_status = $1)
-     ORDER BY f.savings DESC NULLS LAST, f.kind, f.id
-     LIMIT $5 OFFSET $6`,
+         AND ($1::text = 'all' OR ${EFFECTIVE_STATUS('$7')} = $1)
+     ), page AS (
+       SELECT id FROM chosen ORDER BY savings DESC NULLS LAST, kind, id LIMIT $5 OFFSET $6
+     )
+     SELECT f.*, ${EFFECTIVE_STATUS('$7')} AS effective_status, l.sku,
+       COALESCE(pr.name, l.name, f.evidence->>'app') AS product, l.vendor, COALESCE(s.email, s.login) AS account,
+       p.primary_email AS person_email, (SELECT count(*) FROM chosen)::int AS total
+     FROM page
+     JOIN findings f ON f.id = page.id
+     LEFT JOIN licenses l ON l.id = f.license_id
+     LEFT JOIN products pr ON pr.id = l.product_id
+     LEFT JOIN cloud_subscribers s ON s.id = f.subscriber_id
+     LEFT JOIN persons p ON p.id = f.person_id
+     ORDER BY f.savings DESC NULLS LAST, f.kind, f.id`,
     [
       status,
       args.kind ?? null,

@@ -56,6 +56,9 @@ export class ImportFailedError extends Error {
   }
 }
 
+/** Rows written per staging statement (a few vendor pages; the memory they hold stays small). */
+const STAGE_BATCH_ROWS = 5000;
+
 // Longer than any wait a vendor may ask for between two pages (VendorHttp honours Retry-After up to 5 min).
 const DEFAULT_LEASE_MS = 10 * 60_000;
 
@@ -83,33 +86,54 @@ export async function runImport(
     throw new ImportFailedError(runId, source, (error as Error).message);
   }
 
-  const renew = () => renewLease(pool, source, runId, now(), leaseMs);
+  // Renewed every tenth of its length, not per page: each renewal is a commit (a disk flush), and a large
+  // organisation has thousands of pages.
+  let renewedAt = now().getTime();
+  const renew = async () => {
+    const at = now();
+    if (at.getTime() - renewedAt < leaseMs / 10) return;
+    await renewLease(pool, source, runId, at, leaseMs);
+    renewedAt = at.getTime();
+  };
   const stagedCounts = { subscriptions: 0, accounts: 0, persons: 0 };
   try {
+    // Subscriptions are upserted page by page (a vendor may list one twice, and one statement cannot upsert a row
+    // twice); the rest is written in batches of several pages.
     stagedCounts.subscriptions = await stage(
       connector.subscriptions(),
       'subscriptions',
-      async (page, offset) => {
-        const rows = validatePage(subscriptionRecord, page, `${source} subscriptions`, offset);
-        await stageSubscriptions(pool, runId, rows, connector.capabilities.usage);
-      },
+      (page, offset) => validatePage(subscriptionRecord, page, `${source} subscriptions`, offset),
+      (rows) => stageSubscriptions(pool, runId, rows, connector.capabilities.usage),
+      1,
     );
-    stagedCounts.accounts = await stage(connector.accounts(), 'accounts', async (page, offset) => {
-      const rows = validatePage(accountRecord, page, `${source} accounts`, offset);
-      await stageAccounts(pool, runId, rows);
-    });
+    stagedCounts.accounts = await stage(
+      connector.accounts(),
+      'accounts',
+      (page, offset) => validatePage(accountRecord, page, `${source} accounts`, offset),
+      (rows) => stageAccounts(pool, runId, rows),
+    );
     if (connector.usage) {
-      await stage(connector.usage(), 'usage', async (page, offset) => {
-        const rows = validatePage(usageRecord, page, `${source} usage`, offset);
-        await stageUsage(pool, runId, rows);
-      });
+      const usage = await openUsageStaging(pool, runId);
+      try {
+        await stage(
+          connector.usage(),
+          'usage',
+          (page, offset) => validatePage(usageRecord, page, `${source} usage`, offset),
+          (rows) => usage.add(rows),
+        );
+        await usage.apply();
+      } finally {
+        await usage.close();
+      }
     }
     const importPersons = options.persons === true && connector.persons !== undefined;
     if (importPersons && connector.persons) {
-      stagedCounts.persons = await stage(connector.persons(), 'persons', async (page, offset) => {
-        const rows = validatePage(personRecord, page, `${source} persons`, offset);
-        await stagePersons(pool, runId, rows);
-      });
+      stagedCounts.persons = await stage(
+        connector.persons(),
+        'persons',
+        (page, offset) => validatePage(personRecord, page, `${source} persons`, offset),
+        (rows) => stagePersons(pool, runId, rows),
+      );
     }
     const counts = await switchOver(store, source, runId, now(), {
       ...options,
@@ -126,19 +150,54 @@ export async function runImport(
     throw new ImportFailedError(runId, source, message);
   }
 
-  async function stage<T>(
+  /**
+   * Reads a stream's pages, validates each, and writes the rows in batches of at least `batchRows` (one statement
+   * per few pages rather than per page: small vendor pages would otherwise cost a round trip each).
+   */
+  async function stage<T, R>(
     pages: AsyncIterable<T[]>,
     stream: string,
-    write: (page: T[], offset: number) => Promise<void>,
+    validate: (page: T[], offset: number) => R[],
+    write: (rows: R[]) => Promise<void>,
+    batchRows = STAGE_BATCH_ROWS,
   ): Promise<number> {
     let records = 0;
     let pageCount = 0;
-    for await (const page of pages) {
-      await write(page, records);
-      records += page.length;
-      pageCount += 1;
-      await renew();
-      options.onProgress?.({ stream, pages: pageCount, records });
+    let batch: R[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const rows = batch;
+      batch = [];
+      await write(rows);
+    };
+    const iterator = pages[Symbol.asyncIterator]();
+    // A page asked for in advance may fail while the one before it is written: its failure surfaces when it is
+    // awaited, and must not count as unhandled meanwhile.
+    const ask = () => {
+      const asked = iterator.next();
+      asked.catch(() => undefined);
+      return asked;
+    };
+    let next = ask();
+    try {
+      for (;;) {
+        const current = await next;
+        if (current.done) break;
+        const page = current.value;
+        for (const row of validate(page, records)) batch.push(row);
+        records += page.length;
+        pageCount += 1;
+        options.onProgress?.({ stream, pages: pageCount, records });
+        // Ask the vendor for the next page while this batch is written: network and database work side by side.
+        next = ask();
+        if (batch.length >= batchRows) await flush();
+        await renew();
+      }
+      await flush();
+    } catch (error) {
+      // The page asked for in advance is not wanted any more.
+      iterator.return?.(undefined)?.catch(() => undefined);
+      throw error;
     }
     return records;
   }
@@ -314,31 +373,64 @@ async function stageAccounts(
   );
 }
 
-/** Usage arrives after the accounts: each signal raises the staged last activity where it is later. */
-async function stageUsage(
-  db: Queryable,
-  runId: number,
-  rows: ReturnType<typeof usageRecord.parse>[],
-): Promise<void> {
-  const dated = rows.filter((r) => r.lastActivityAt !== null);
-  if (dated.length === 0) return;
-  await db.query(
-    `UPDATE staging_accounts a SET last_activity_at = u.at, last_activity_source = u.src
-     FROM (
-       SELECT DISTINCT ON (account, sub) account, sub, at, src
-       FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS t(account, sub, at, src)
-       ORDER BY account, sub, at DESC
-     ) u
-     WHERE a.run_id = $1 AND a.vendor_account_id = u.account AND (u.sub IS NULL OR a.subscription_key = u.sub)
-       AND (a.last_activity_at IS NULL OR a.last_activity_at < u.at)`,
-    [
-      runId,
-      dated.map((r) => r.accountId),
-      dated.map((r) => r.subscriptionKey ?? null),
-      dated.map((r) => r.lastActivityAt),
-      dated.map((r) => r.source),
-    ],
-  );
+/**
+ * Usage arrives after the accounts and is applied to them once, when all of it is in: applied page by page, each
+ * page would scan every staged account of the run (a vendor reports usage by account, not by assignment), which
+ * grows with the square of the organisation. The signals wait in a temporary table of their own on one connection.
+ */
+async function openUsageStaging(pool: pg.Pool, runId: number) {
+  const client = await pool.connect();
+  // Named after the run: an embedded database shares one session between connections.
+  const table = `staging_usage_${runId}`;
+  try {
+    await client.query(
+      `CREATE TEMPORARY TABLE ${table} (account text NOT NULL, sub text, at timestamptz NOT NULL, src text)`,
+    );
+  } catch (error) {
+    client.release();
+    throw error;
+  }
+  return {
+    async add(rows: ReturnType<typeof usageRecord.parse>[]): Promise<void> {
+      const dated = rows.filter((r) => r.lastActivityAt !== null);
+      if (dated.length === 0) return;
+      await client.query(
+        `INSERT INTO ${table} (account, sub, at, src)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])`,
+        [
+          dated.map((r) => r.accountId),
+          dated.map((r) => r.subscriptionKey ?? null),
+          dated.map((r) => r.lastActivityAt),
+          dated.map((r) => r.source),
+        ],
+      );
+    },
+    /** Each staged account takes its latest signal, where that is later than what the account itself said. */
+    async apply(): Promise<void> {
+      await client.query(`ANALYZE ${table}`);
+      await client.query(
+        `UPDATE staging_accounts a SET last_activity_at = u.at, last_activity_source = u.src
+         FROM (
+           SELECT DISTINCT ON (s.subscription_key, s.vendor_account_id) s.subscription_key, s.vendor_account_id,
+             t.at, t.src
+           FROM ${table} t
+           JOIN staging_accounts s ON s.run_id = $1 AND s.vendor_account_id = t.account
+             AND (t.sub IS NULL OR s.subscription_key = t.sub)
+           ORDER BY s.subscription_key, s.vendor_account_id, t.at DESC
+         ) u
+         WHERE a.run_id = $1 AND a.subscription_key = u.subscription_key AND a.vendor_account_id = u.vendor_account_id
+           AND (a.last_activity_at IS NULL OR a.last_activity_at < u.at)`,
+        [runId],
+      );
+    },
+    async close(): Promise<void> {
+      try {
+        await client.query(`DROP TABLE IF EXISTS ${table}`);
+      } finally {
+        client.release();
+      }
+    },
+  };
 }
 
 async function stagePersons(db: Queryable, runId: number, rows: ReturnType<typeof personRecord.parse>[]) {
@@ -566,10 +658,10 @@ async function switchSubscribers(
   // Activity only moves forward: a vendor report that no longer covers an old sign-in does not erase it.
   const result = await db.query<{ added: number; updated: number }>(
     `WITH upserted AS (
-       INSERT INTO cloud_subscribers AS cs (license_id, vendor_account_id, email, login, account_enabled,
+       INSERT INTO cloud_subscribers AS cs (license_id, vendor_account_id, email, login, person_id, account_enabled,
          group_inherited, assigned_at, last_activity_at, last_activity_source, is_active, inactive_since,
          first_import_at, updated_at)
-       SELECT l.id, a.vendor_account_id, a.email, a.login, a.account_enabled, a.group_inherited,
+       SELECT l.id, a.vendor_account_id, a.email, a.login, pe.person_id, a.account_enabled, a.group_inherited,
          COALESCE(a.assigned_at, old.assigned_at),
          CASE WHEN old.last_activity_at IS NOT NULL AND (a.last_activity_at IS NULL OR old.last_activity_at > a.last_activity_at)
               THEN old.last_activity_at ELSE a.last_activity_at END,
@@ -579,6 +671,8 @@ async function switchSubscribers(
        FROM staging_accounts a
        JOIN licenses l ON l.source = $2 AND l.vendor_key = a.subscription_key
        LEFT JOIN cloud_subscribers old ON old.license_id = l.id AND old.vendor_account_id = a.vendor_account_id
+       -- A new account is matched as it is written, not rewritten by the matching that follows.
+       LEFT JOIN person_emails pe ON pe.email = lower(a.email)
        WHERE a.run_id = $1
        ON CONFLICT (license_id, vendor_account_id) DO UPDATE SET
          email = EXCLUDED.email, login = EXCLUDED.login, account_enabled = EXCLUDED.account_enabled,

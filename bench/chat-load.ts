@@ -1,0 +1,195 @@
+/**
+ * The chat endpoints under a fixed load: the service runs as its own process on the benchmark database, Slack and the
+ * Bot Connector are the test fakes, and autocannon sends correctly signed slash commands to `/slack/events` and
+ * message activities to `/api/messages` (authentication off) at a fixed rate on loopback. Every acknowledged request
+ * must end in one reply delivered to the fake; the run waits for them and counts.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { BotConnectorFake, conversation, messageActivity } from '../test/fakes/bot-connector-fake.ts';
+import { SIGNING_SECRET, SlackFake, slackSignature, slashCommandBody } from '../test/fakes/slack-fake.ts';
+import { childEnv } from './import-bench.ts';
+import { userFacts, usersFor } from './org.ts';
+
+export interface LoadMeasure {
+  endpoint: string;
+  rate: number;
+  seconds: number;
+  sent: number;
+  ok: number;
+  errors: number;
+  ackP50: number;
+  ackP99: number;
+  delivered: number;
+}
+
+const BIN = fileURLToPath(new URL('../bin/seatkeeper.js', import.meta.url));
+const ADMIN = { id: 'UBENCHADMIN', email: 'it@bench.example', name: 'Bench Admin' };
+const TEAMS_ADMIN = {
+  id: '29:1bench-admin',
+  aadObjectId: '0f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f',
+  name: 'Bench Admin',
+  email: 'it@bench.example',
+};
+const BOT_TOKEN = 'xoxb-0000-bench-bot-token-5d2e1f';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`);
+    const ready = await fetch(`${url}/readyz`).catch(() => undefined);
+    if (ready?.ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('the service did not become ready');
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+}
+
+/** The questions asked, in turn: cheap and indexed, as a helpdesk asks them all day. */
+function question(n: number, users: number): string {
+  const email = userFacts((n * 7919) % users).mail;
+  return [`who-has ${email}`, `person ${email}`, 'seats'][n % 3] as string;
+}
+
+/**
+ * Runs the service on `databaseUrl` (an imported organisation of `accounts` accounts) and loads each chat endpoint
+ * at `rate` requests per second for `seconds`.
+ */
+export async function measureChatLoad(
+  databaseUrl: string,
+  accounts: number,
+  caFile: string,
+  options: { rate: number; seconds: number },
+): Promise<LoadMeasure[]> {
+  const users = usersFor(accounts);
+  const slack = await new SlackFake().start();
+  slack.addUser(ADMIN);
+  const connector = await new BotConnectorFake().start();
+  connector.members.set(TEAMS_ADMIN.id, TEAMS_ADMIN);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const service = spawn(process.execPath, [BIN, 'start'], {
+    env: childEnv(caFile, {
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      // Teams without authentication is for development only.
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      SEATKEEPER_ADMINS: ADMIN.email,
+    }),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let serviceErrors = '';
+  service.stderr?.on('data', (c) => {
+    serviceErrors = (serviceErrors + String(c)).slice(-4000);
+  });
+  try {
+    await waitReady(url, service);
+    const results: LoadMeasure[] = [];
+
+    // Slack: each request is a fresh, correctly signed slash command with its own response URL.
+    let slackSent = 0;
+    const slackBefore = slack.callsOf('respond').length;
+    const slackRun = await load(`${url}/slack/events`, options, (req) => {
+      const n = slackSent++;
+      const body = slashCommandBody({
+        text: question(n, users),
+        userId: ADMIN.id,
+        responseUrl: slack.responseUrl(),
+      });
+      const timestamp = Math.floor(Date.now() / 1000);
+      return {
+        ...req,
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': String(timestamp),
+          'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, body),
+        },
+      };
+    });
+    const slackDelivered = () => slack.callsOf('respond').length - slackBefore;
+    await until(() => slackDelivered() >= slackRun.ok, 60_000);
+    results.push({ endpoint: '/slack/events', ...slackRun, delivered: slackDelivered() });
+
+    // Teams: message activities in a personal chat, answered through the Bot Connector.
+    let teamsSent = 0;
+    const replies = () => connector.calls.filter((c) => c.kind === 'reply' || c.kind === 'send').length;
+    const teamsBefore = replies();
+    const teamsRun = await load(`${url}/api/messages`, options, (req) => {
+      const n = teamsSent++;
+      const activity = messageActivity(
+        connector,
+        TEAMS_ADMIN,
+        conversation('personal', `a:bench-${n % 50}`),
+        question(n, users),
+      );
+      return {
+        ...req,
+        method: 'POST',
+        body: JSON.stringify(activity),
+        headers: { 'content-type': 'application/json' },
+      };
+    });
+    await until(() => replies() - teamsBefore >= teamsRun.ok, 60_000);
+    results.push({ endpoint: '/api/messages', ...teamsRun, delivered: replies() - teamsBefore });
+    return results;
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${serviceErrors}`);
+  } finally {
+    service.kill('SIGTERM');
+    if (service.exitCode === null) await once(service, 'exit');
+    await slack.stop();
+    await connector.stop();
+  }
+}
+
+type Shaper = (req: autocannon.Request) => autocannon.Request;
+
+async function load(
+  url: string,
+  options: { rate: number; seconds: number },
+  setupRequest: Shaper,
+): Promise<Omit<LoadMeasure, 'endpoint' | 'delivered'>> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: 20,
+    overallRate: options.rate,
+    duration: options.seconds,
+    timeout: 10,
+    requests: [{ method: 'POST', setupRequest: setupRequest as never }],
+  });
+  const ok = result['2xx'];
+  return {
+    rate: options.rate,
+    seconds: options.seconds,
+    sent: result.requests.sent,
+    ok,
+    errors: result.errors + result.timeouts + result.non2xx,
+    ackP50: result.latency.p50,
+    ackP99: result.latency.p99,
+  };
+}
