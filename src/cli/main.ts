@@ -24,7 +24,7 @@ import {
   loadConfig,
   readDotenv,
 } from '../config/config.ts';
-import { demoWanted } from '../demo/demo-mode.ts';
+import { demoWanted, loadDemo } from '../demo/demo-mode.ts';
 import { ImportFailedError } from '../inventory/import-pipeline.ts';
 import { importSource } from '../inventory/import-service.ts';
 import { createLogger } from '../log.ts';
@@ -139,7 +139,7 @@ async function runStart(config: Config, rest: readonly string[], io: CliIo): Pro
   const stop = io.stopSignal ?? waitForSignal();
   if (demoWanted(config)) {
     // Loaded only for the demo: it brings the vendor fakes and the certificate generator.
-    const { runDemoProcess } = await import('../demo/demo.ts');
+    const { runDemoProcess } = await loadDemo();
     return runDemoProcess(config, io.env, io, log, stop);
   }
   const service = await startService(config, log);
@@ -159,7 +159,7 @@ async function runDemo(config: Config, rest: readonly string[], io: CliIo): Prom
     people = Number(value);
   }
   const log = createLogger(config.LOG_LEVEL, io.stdout);
-  const { runDemoProcess } = await import('../demo/demo.ts');
+  const { runDemoProcess } = await loadDemo();
   return runDemoProcess(config, io.env, io, log, io.stopSignal ?? waitForSignal(), people);
 }
 

@@ -2,7 +2,7 @@
  * Whether the service starts as the demo. Kept apart from the demo itself, which loads the vendor fakes and the
  * certificate generator: a production start never loads them.
  */
-import { type Config, configuredConnectors } from '../config/config.ts';
+import { type Config, ConfigError, configuredConnectors } from '../config/config.ts';
 
 /**
  * Whether `seatkeeper start` runs the demo: `SEATKEEPER_DEMO=1` always, `0` never, and when unset only if no
@@ -21,4 +21,21 @@ export function demoWanted(config: Config): boolean {
 export function demoNoticeHtml(config: Pick<Config, 'SEATKEEPER_DEMO'>): string {
   if (config.SEATKEEPER_DEMO !== '1') return '';
   return '<p class="demo-notice" role="note"><strong>Demo.</strong> A made-up company on local vendor fakes: nothing here is real and nothing leaves this machine. Turn the demo off with <code>SEATKEEPER_DEMO=0</code>.</p>';
+}
+
+/**
+ * Loads the demo. It runs on the vendor fakes and makes its certificate with a development dependency, so an
+ * installation without them (`npm ci --omit=dev`) gets a clear error rather than a stack trace.
+ * @throws ConfigError naming SEATKEEPER_DEMO when the demo cannot be loaded
+ */
+export async function loadDemo(): Promise<typeof import('./demo.ts')> {
+  try {
+    return await import('./demo.ts');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new ConfigError(
+      'SEATKEEPER_DEMO',
+      `The demo cannot start: ${(error as Error).message.split('\n')[0]}. It needs the development dependencies (npm ci without --omit=dev); set SEATKEEPER_DEMO=0 to start without the demo.`,
+    );
+  }
 }
