@@ -441,10 +441,43 @@ describe('actions on Teams cards, through the vendor', () => {
     expect(licensesOf(USER.grady)).not.toContain(SKU.ENTERPRISEPACK);
   });
 
+  it('shows the holder’s Release on the card that asked, and then the removal the job carried out', async () => {
+    const channel = conversation('channel', `${IT_CHANNEL};messageid=1700000000103`);
+    const { id, card } = await ask(ADELE, channel, 'who-has lee.gu@example.com');
+    const mine = await click(ADELE, channel, id, (card.refresh as { action: Button }).action);
+    const preview = await click(ADELE, channel, id, button(mine, 'Ask holder', { sku: 'ENTERPRISEPACK' }));
+    const asked = await click(ADELE, channel, id, button(preview, 'Yes, ask holder'));
+    expect(cardText(asked)).toContain('(asking)');
+    const action = await store.pool.query<{ id: string }>(`SELECT id FROM actions WHERE state = 'asking'`);
+    const actionId = action.rows[0]?.id as string;
+    expect(actionId).toBeDefined();
+
+    // Lee clicks Release on the question in his own chat (the button carries the action and the answer).
+    const removals = graph.server.calls(ASSIGN).length;
+    const leeChat = conversation('personal', 'a:lee-question');
+    const released = await click(LEE, leeChat, 'f:question', {
+      verb: 'run',
+      data: { command: 'answer', args: { action: actionId, answer: 'release' }, cardId: 'question-card' },
+    });
+    expect(cardText(released)).toContain('— by Lee Gu');
+    const final = await connector.waitFor(
+      (c) =>
+        c.kind === 'update' &&
+        c.conversationId === channel.id &&
+        c.activityId === id &&
+        /Lee Gu answered Release at \d\d:\d\d UTC \(done\)/.test(cardText(cardOf(c.body))),
+    );
+    expect(cardText(cardOf(final.body))).toContain(
+      'Ask holder lee.gu@example.com · ENTERPRISEPACK — by Adele Vance',
+    );
+    expect(graph.server.calls(ASSIGN)).toHaveLength(removals + 1);
+    expect(licensesOf(USER.lee)).not.toContain(SKU.ENTERPRISEPACK);
+  });
+
   it('refuses a helpdesk user’s Reclaim with an error on their card only, and acts on nothing', async () => {
     const chat = conversation('personal', 'a:adele-chat-3');
     const { card } = await ask(ADELE, chat, 'who-has lee.gu@example.com');
-    const reclaim = button(card, 'Reclaim', { sku: 'ENTERPRISEPACK' });
+    const reclaim = button(card, 'Reclaim', { sku: 'POWER_BI_PRO' });
     const alexChat = conversation('personal', 'a:alex-chat-3');
     const denied = await count(`audit_log WHERE action = 'denied' AND target = 'reclaim'`);
     const removals = graph.server.calls(ASSIGN).length;

@@ -139,6 +139,15 @@ const STALE_CLAIM = '10 minutes';
 /** How long a repeated invoke waits for the first one's card (Teams waits some seconds for an invoke's answer). */
 const WAIT_FOR_FIRST_MS = 5_000;
 
+const FOLLOW_UP_READER: Actor = {
+  id: 'seatkeeper',
+  email: null,
+  personId: null,
+  displayName: 'Seatkeeper',
+  roles: ['helpdesk'],
+  surface: 'system',
+};
+
 /** How long a follow-up waits for queued vendor calls before leaving the card as it is. */
 const FOLLOW_UP_TIMEOUT_MS = 15 * 60_000;
 const FOLLOW_UP_INTERVAL_MS = 500;
@@ -347,8 +356,11 @@ export class TeamsActions {
     const messageId = ctx.activity.replyToId;
     const conversationId = ctx.activity.conversation?.id;
     const client = ctx.turnState.get<ConnectorClient>(ctx.adapter.ConnectorClientKey);
+    const serviceUrl = ctx.activity.serviceUrl ?? '';
     const work = (async () => {
-      const handler = this.deps.renderer.handlerContext(pending.actor);
+      // The outcome of the clicker's own action is theirs to see, even where reading the action log is not (a holder
+      // who answered Release): it is read by Seatkeeper itself.
+      const handler = this.deps.renderer.handlerContext(FOLLOW_UP_READER);
       const runtime = { store: this.deps.store, config: handler.config, now: this.deps.now };
       for (const id of pending.actionIds) {
         await waitForAction(runtime, id, {
@@ -374,6 +386,9 @@ export class TeamsActions {
       });
       if (client && messageId && conversationId) {
         await client.updateActivity(conversationId, messageId, cardActivity(cards.shared, messageId));
+      }
+      if (pending.data.command === 'answer') {
+        await this.showAnswerOnAskingCard(client, serviceUrl, pending.actor, pending.data.args ?? {}, output);
       }
     })()
       .catch((error: unknown) =>
@@ -428,7 +443,10 @@ export class TeamsActions {
     };
     const cards = await this.cards(pending, result.value);
     await this.rememberAsked(ctx, pending, result.value);
-    if (spec.name === 'answer') await this.showAnswerOnAskingCard(ctx, actor, args, result.value);
+    if (spec.name === 'answer') {
+      const client = ctx.turnState.get<ConnectorClient>(ctx.adapter.ConnectorClientKey);
+      await this.showAnswerOnAskingCard(client, ctx.activity.serviceUrl ?? '', actor, args, result.value);
+    }
     return { ok: true, ...cards, ...(queued.length > 0 ? { pending } : {}) };
   }
 
@@ -499,13 +517,13 @@ export class TeamsActions {
    * through this turn's connector client when the asking message is on the same service URL (one tenant's region).
    */
   private async showAnswerOnAskingCard(
-    ctx: TurnContext,
+    client: ConnectorClient | undefined,
+    serviceUrl: string,
     holder: Actor,
     args: ArgMap,
     output: CommandOutput,
   ): Promise<void> {
-    const client = ctx.turnState.get<ConnectorClient>(ctx.adapter.ConnectorClientKey);
-    for (const row of output.rows as { actionId?: unknown }[]) {
+    for (const row of output.rows as { actionId?: unknown; state?: unknown }[]) {
       if (typeof row.actionId !== 'string') continue;
       const key = `asked:${row.actionId}`;
       const found = await this.deps.store.pool.query<{ address: AskedCard }>(
@@ -513,7 +531,7 @@ export class TeamsActions {
         [CLAIMS, key],
       );
       const asked = found.rows[0]?.address;
-      if (!asked || !client || asked.serviceUrl !== (ctx.activity.serviceUrl ?? '')) continue;
+      if (!asked || !client || asked.serviceUrl !== serviceUrl) continue;
       const answer = typeof args.answer === 'string' ? args.answer.toLowerCase() : 'an answer';
       const at = this.deps.now().toISOString().slice(11, 16);
       // Keep cancels the reclaim: the outcome the holder asked for, not a failure.
@@ -529,10 +547,13 @@ export class TeamsActions {
           asked.messageId,
           cardActivity(cards.shared, asked.messageId),
         );
-        await this.deps.store.pool.query('DELETE FROM chat_addresses WHERE platform = $1 AND key = $2', [
-          CLAIMS,
-          key,
-        ]);
+        // A Release queued for the action job: the follow-up shows the outcome here again once it is known.
+        if (row.state !== 'queued' && row.state !== 'running') {
+          await this.deps.store.pool.query('DELETE FROM chat_addresses WHERE platform = $1 AND key = $2', [
+            CLAIMS,
+            key,
+          ]);
+        }
       } catch (error) {
         this.deps.log.warn(
           { err: error, actionId: row.actionId },
