@@ -2,6 +2,7 @@
  * One import of one configured connector, as the CLI and the scheduler run it: build the connector, run the
  * pipeline (with persons when it is the person source), recompute findings, count the outcome.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { type BuildOptions, createConnector, personSource } from '../../connectors/index.ts';
 import { raiseAlertsAfterImport } from '../alerts/import-alerts.ts';
 import type { Config, ConnectorName } from '../config/config.ts';
@@ -45,6 +46,10 @@ export async function importSource(
       minEntitlementDays: config.SEATKEEPER_MIN_ENTITLEMENT_DAYS,
       now,
       onProgress: options.onProgress,
+    }).catch(async (error: unknown) => {
+      if (error instanceof ImportFailedError && error.runId !== undefined)
+        await settleFailedRun(store, name, error.runId, error.message, now, options.log);
+      throw error;
     });
     options.metrics?.importRuns.inc({ source: name, outcome: 'succeeded' });
     const client = await store.pool.connect();
@@ -74,5 +79,38 @@ export async function importSource(
   } finally {
     // New findings, overages and a failure are told to the IT channels after every import; never changes its outcome.
     await raiseAlertsAfterImport(store, config, now(), options.log);
+  }
+}
+
+/**
+ * Makes sure a failed run is recorded as failed and its lease is given back. The pipeline does both as it fails, but
+ * when the failure is the database going away (a restart), those writes fail too: the run would stay `running` and
+ * the lease would refuse every import of the source until it expires. So they are retried here until the database
+ * answers again (a bounded wait); they change nothing when the pipeline already did them.
+ */
+async function settleFailedRun(
+  store: Store,
+  source: string,
+  runId: number,
+  message: string,
+  now: () => Date,
+  log: Logger | undefined,
+  attempts = 8,
+): Promise<void> {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      await store.pool.query(
+        `UPDATE import_runs SET outcome = 'failed', finished_at = $2, error = $3 WHERE id = $1 AND outcome = 'running'`,
+        [runId, now(), message.slice(0, 4000)],
+      );
+      await store.pool.query('DELETE FROM import_leases WHERE source = $1 AND run_id = $2', [source, runId]);
+      return;
+    } catch (error) {
+      if (attempt === attempts) {
+        log?.error({ err: error, source, runId }, `import ${source}: could not record the failed run`);
+        return;
+      }
+      await delay(Math.min(500 * 2 ** (attempt - 1), 15_000));
+    }
   }
 }

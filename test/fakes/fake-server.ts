@@ -44,6 +44,8 @@ export interface Fault {
   delayMs?: number;
   /** Send the status, the headers and the first half of the real answer's body, then nothing more. */
   stall?: boolean;
+  /** Hold the answer (the real one, or the fault's status) until this settles: a vendor slow for as long as a test needs. */
+  gate?: Promise<unknown>;
 }
 
 export class FakeServer {
@@ -114,7 +116,10 @@ export class FakeServer {
     const fault = faultIndex >= 0 ? this.faults.splice(faultIndex, 1)[0] : undefined;
     if (fault?.hang) return; // the socket stays open until the client gives up or the server stops
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-    const answers = fault && (fault.truncate || fault.stall || (fault.delayMs && fault.status === undefined));
+    if (fault?.gate) await fault.gate.catch(() => undefined);
+    const answers =
+      fault &&
+      (fault.truncate || fault.stall || ((fault.delayMs || fault.gate) && fault.status === undefined));
     if (fault && !answers)
       return send(res, { status: fault.status ?? 500, headers: fault.headers, body: fault.body ?? '' });
 
