@@ -24,8 +24,8 @@ export function demoNoticeHtml(config: Pick<Config, 'SEATKEEPER_DEMO'>): string 
 }
 
 /**
- * Loads the demo. It runs on the vendor fakes and makes its certificate with a development dependency, so an
- * installation without them (`npm ci --omit=dev`) gets a clear error rather than a stack trace.
+ * Loads the demo. It runs on the vendor fakes of `test/fakes`, so an installation that left them out gets a clear
+ * error rather than a stack trace.
  * @throws ConfigError naming SEATKEEPER_DEMO when the demo cannot be loaded
  */
 export async function loadDemo(): Promise<typeof import('./demo.ts')> {
@@ -35,7 +35,7 @@ export async function loadDemo(): Promise<typeof import('./demo.ts')> {
     if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
     throw new ConfigError(
       'SEATKEEPER_DEMO',
-      `The demo cannot start: ${(error as Error).message.split('\n')[0]}. It needs the development dependencies (npm ci without --omit=dev); set SEATKEEPER_DEMO=0 to start without the demo.`,
+      `The demo cannot start: ${(error as Error).message.split('\n')[0]}. It needs the vendor fakes in test/fakes; set SEATKEEPER_DEMO=0 to start without the demo.`,
     );
   }
 }

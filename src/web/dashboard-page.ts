@@ -321,6 +321,8 @@ export function dashboardPage(
   actor: Actor,
   summary: DashboardSummary,
   columns: Record<string, InventoryColumn[]>,
+  /** HTML shown above the page's content (the demo notice), or ''. */
+  notice = '',
 ): string {
   const statusFilter = (id: string) => `<label for="${id}-status">Status</label>
   <select id="${id}-status" name="status"><option value="">Any</option><option value="used">used</option><option value="unused">unused</option><option value="invalid">invalid</option></select>`;
@@ -330,6 +332,7 @@ export function dashboardPage(
     'Dashboard · Seatkeeper',
     `<a class="skip" href="#main">Skip to content</a>
 ${header(actor)}
+${notice}
 <main id="main" data-generated="${h(summary.generatedAt)}">
 <h1>License dashboard</h1>
 <p class="muted">As of ${when(summary.generatedAt)}. Read-only: act on seats from Slack, Teams or the console.</p>

@@ -19,6 +19,7 @@ import {
 } from '../../handlers/dashboard.ts';
 import { csvField } from '../../handlers/export.ts';
 import { type Actor, type Failure, type HandlerContext, hasRole } from '../../handlers/types.ts';
+import { demoNoticeHtml } from '../demo/demo-mode.ts';
 import { dashboardPage, forbiddenPage } from './dashboard-page.ts';
 import { PAGE_CSP, requireWebActor, type WebAuthDeps } from './web-auth.ts';
 
@@ -102,7 +103,7 @@ export function mountDashboard(app: Express, deps: WebAuthDeps): void {
         return;
       }
       const columns = Object.fromEntries(INVENTORY_TABLES.map((t) => [t, inventoryColumns(t)]));
-      res.type('html').send(dashboardPage(ctx.actor, summary.value, columns));
+      res.type('html').send(dashboardPage(ctx.actor, summary.value, columns, demoNoticeHtml(deps.config)));
     } catch (error) {
       next(error);
     }

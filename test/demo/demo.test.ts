@@ -140,6 +140,15 @@ describe('the demo, in-process with a small organisation', () => {
     const signIn = await fetch(link as string, { redirect: 'manual' });
     expect(signIn.status).toBe(303);
     expect(signIn.headers.get('set-cookie')).toMatch(/seatkeeper_session=/);
+    const cookie = (signIn.headers.get('set-cookie') as string).split(';')[0] as string;
+    // Every page of the demo says it is one, and how to turn it off.
+    for (const path of ['/dashboard', '/console']) {
+      const page = await fetch(`${demo.url}${path}`, { headers: { cookie } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('class="demo-notice"');
+      expect(html).toContain('SEATKEEPER_DEMO=0');
+    }
   });
 });
 
