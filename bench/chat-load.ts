@@ -176,7 +176,9 @@ async function load(
   const result = await autocannon({
     url,
     method: 'POST',
-    connections: 20,
+    // Enough connections that a slow answer does not hold back the rate (autocannon sends one request per
+    // connection at a time).
+    connections: 100,
     overallRate: options.rate,
     duration: options.seconds,
     timeout: 10,

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { type ArgValues, executeCommand, findCommand } from '../handlers/registry.ts';
 import type { Actor, HandlerContext } from '../handlers/types.ts';
 import { loadConfig } from '../src/config/config.ts';
+import { policyOf, recomputeFindings } from '../src/findings/recompute.ts';
 import { openStore, type Store } from '../src/store/store.ts';
 import { composeHome } from '../src/surfaces/slack/home.ts';
 import { BENCH_SKUS, userFacts, usersFor } from './org.ts';
@@ -141,11 +142,13 @@ function cases(store: Store, ctx: HandlerContext, accounts: number): Case[] {
       handler: () => command(ctx, 'findings', { status: 'open', ...page }),
       raw: async () => {
         await pool.query(
-          `SELECT f.*, l.sku, l.name, l.vendor, s.email, p.primary_email FROM findings f
+          `SELECT f.*, l.sku, l.name, l.vendor, s.email, p.primary_email
+           FROM (SELECT * FROM findings WHERE status = 'open'
+                 ORDER BY savings DESC NULLS LAST, kind, id LIMIT 20) f
            LEFT JOIN licenses l ON l.id = f.license_id
            LEFT JOIN cloud_subscribers s ON s.id = f.subscriber_id
            LEFT JOIN persons p ON p.id = f.person_id
-           WHERE f.status = 'open' ORDER BY f.savings DESC NULLS LAST, f.kind, f.id LIMIT 20`,
+           ORDER BY f.savings DESC NULLS LAST, f.kind, f.id`,
         );
         await pool.query(`SELECT count(*) FROM findings WHERE status = 'open'`);
       },
@@ -170,9 +173,11 @@ async function homeRaw(store: Store): Promise<void> {
       `SELECT l.*, count(*) OVER () FROM licenses l WHERE l.present ORDER BY l.name, l.sku, l.id LIMIT 15`,
     ),
     pool.query(
-      `SELECT f.*, l.sku, l.name, s.email FROM findings f LEFT JOIN licenses l ON l.id = f.license_id
-       LEFT JOIN cloud_subscribers s ON s.id = f.subscriber_id
-       WHERE f.status = 'open' ORDER BY f.savings DESC NULLS LAST, f.kind, f.id LIMIT 5`,
+      `SELECT f.*, l.sku, l.name, s.email
+       FROM (SELECT * FROM findings WHERE status = 'open'
+             ORDER BY savings DESC NULLS LAST, kind, id LIMIT 5) f
+       LEFT JOIN licenses l ON l.id = f.license_id
+       LEFT JOIN cloud_subscribers s ON s.id = f.subscriber_id`,
     ),
     pool.query(
       `SELECT * FROM licenses WHERE present AND next_lifecycle_at < now() + interval '90 days'
@@ -205,6 +210,28 @@ async function dashboardCase(ctx: HandlerContext, store: Store): Promise<Case | 
     },
     raw: () => homeRaw(store),
   };
+}
+
+/**
+ * Turns a freshly imported organisation into one as it stands months later: the accounts were first seen half a
+ * year ago (so seats without recent activity are idle, not in their grace period), and the findings are recomputed.
+ */
+export async function ageOrganisation(databaseUrl: string): Promise<void> {
+  const config = loadConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' });
+  const store = await openStore(config);
+  const client = await store.pool.connect();
+  try {
+    await client.query(
+      `UPDATE cloud_subscribers SET first_import_at = first_import_at - interval '180 days',
+         updated_at = updated_at - interval '180 days'`,
+    );
+    await recomputeFindings(client, policyOf(config), new Date());
+    await client.query('VACUUM ANALYZE cloud_subscribers');
+    await client.query('VACUUM ANALYZE findings');
+  } finally {
+    client.release();
+    await store.close();
+  }
 }
 
 /**
