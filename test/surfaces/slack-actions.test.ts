@@ -287,6 +287,28 @@ describe('actions on Slack cards, through the vendor', () => {
     expect(updatesOf(card.message.ts)).toHaveLength(0);
   });
 
+  it('answers a typed reclaim without --yes with the preview as a card whose buttons confirm it', async () => {
+    const removals = graph.server.calls(ASSIGN).length;
+    const card = await sharedCard('reclaim --sku SPE_E5 --all-idle');
+    const text = textOf(card.message.blocks);
+    expect(card.message.blocks[0]).toMatchObject({ type: 'header', text: { text: 'Reclaim preview' } });
+    expect(text).toContain(
+      '*isaiah.langer@example.com* — Microsoft 365 E5 `SPE_E5` · last active 2026-07-01',
+    );
+    expect(text).toContain('johanna.lorenz@example.com');
+    const labels = buttonsIn(card.message.blocks).map((b) => (b.button.text as { text: string }).text);
+    expect(labels.filter((l) => l === 'Reclaim')).toHaveLength(2);
+    expect(labels).toContain('Reclaim all 2');
+    const one = buttonOf(card.message.blocks, 'Reclaim', 'isaiah.langer@example.com');
+    expect(JSON.parse(String(one.button.value)).t).toEqual(expect.arrayContaining(['--seat', '--yes']));
+    expect((one.button.confirm as { text: { text: string } }).text.text).toContain(
+      'isaiah.langer@example.com',
+    );
+    // Only a preview: nothing was asked of the vendor, no action exists.
+    expect(graph.server.calls(ASSIGN).length).toBe(removals);
+    expect(await count(`actions WHERE license_id IN (SELECT id FROM licenses WHERE sku = 'SPE_E5')`)).toBe(0);
+  });
+
   it('reclaims all idle seats of a SKU with one confirmed click', async () => {
     const card = await sharedCard('findings --kind idle --app SPE_E5');
     const all = buttonOf(card.message.blocks, 'Reclaim all 2 idle');

@@ -282,6 +282,15 @@ function alreadyText(record: ActionRecord): string {
     : `:hourglass: <@${record.user}> started *${escapeMrkdwn(record.label)}* on ${when}; it is still running.`;
 }
 
+/**
+ * A typed `reclaim` without `--yes` only previews (as on the command line); in Slack the preview is a card whose
+ * Reclaim buttons confirm it, so it is asked for as a dry run rather than refused.
+ */
+function previewFirst(spec: CommandSpec, words: string[]): string[] {
+  if (spec.name !== 'reclaim' || words.includes('--yes') || words.includes('--dry-run')) return words;
+  return [...words, '--dry-run'];
+}
+
 /** The actions a vendor failure names as worth retrying (`… retry with: seatkeeper retry <id>`). */
 function retryableIds(message: string): string[] {
   return [...message.matchAll(/retry with: seatkeeper retry ([0-9a-f]{8}-[0-9a-f-]{27})/gi)].map(
@@ -477,7 +486,7 @@ export function registerListeners(app: App, sc: SurfaceContext): void {
     await sc.track(async () => {
       try {
         const words = await resolveMentions(sc, parsed.tokens);
-        const bound = words.ok ? bindSlashArgs(parsed.spec, words.value) : words;
+        const bound = words.ok ? bindSlashArgs(parsed.spec, previewFirst(parsed.spec, words.value)) : words;
         if (!bound.ok) {
           await replyPrivately(sc, origin, renderFailure(bound.error, parsed.spec));
           return;

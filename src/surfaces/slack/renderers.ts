@@ -5,6 +5,7 @@
  * what a reclaim confirmation shows) live here and nowhere else.
  */
 import type { ClearingRow, PersonRow, SeatRow, SubscriberRow } from '../../../handlers/inventory-queries.ts';
+import type { ReclaimRow } from '../../../handlers/reclaim.ts';
 import { type CommandOutput, type CommandSpec, usageLine } from '../../../handlers/registry.ts';
 import type { FindingRow, RenewalRow } from '../../../handlers/reports.ts';
 import type { Failure } from '../../../handlers/types.ts';
@@ -312,6 +313,72 @@ function renewalsView(rows: RenewalRow[], inv?: Invocation): ViewModel {
   };
 }
 
+/** A reclaim preview (`reclaim --dry-run`) or result: evidence, savings and blockers per seat, Reclaim where free. */
+function reclaimView(rows: ReclaimRow[], inv?: Invocation): ViewModel {
+  const previewing = rows.some((r) => r.state === 'preview');
+  const free = rows.filter((r) => r.state === 'preview');
+  const first = rows[0];
+  const listButtons: CommandButton[] = [];
+  const allIdle = inv?.tokens.includes('--all-idle') === true;
+  if (allIdle && first && free.length > 1) {
+    const known = free.filter((r) => r.savings !== null);
+    const total = known.reduce((sum, r) => sum + (r.savings ?? 0), 0);
+    listButtons.push({
+      label: `Reclaim all ${free.length}`,
+      command: 'reclaim',
+      tokens: ['--sku', first.sku, '--all-idle', '--yes'],
+      mutating: true,
+      style: 'danger',
+      confirm: {
+        title: `Reclaim ${free.length} ${first.product} seats?`,
+        text: `Remove the ${free.length} seats listed${known.length ? `, saving ${money(total, first.currency)}/year` : ''}; blocked seats stay.`,
+        confirm: 'Reclaim all',
+      },
+    });
+  }
+  return {
+    title: previewing ? 'Reclaim preview' : 'Reclaim',
+    items: rows.map((r) => {
+      const account = r.email ?? r.login ?? String(r.subscriberId);
+      const savings = r.savings === null ? 'savings unknown' : `saves *${money(r.savings, r.currency)}*/year`;
+      const evidence = r.lastActivityAt
+        ? `last active ${day(r.lastActivityAt)} (${e(r.lastActivitySource ?? 'unknown source')})`
+        : 'never active';
+      const blocked = r.blockers.length
+        ? `\n    :no_entry: ${e(r.blockers.map((b) => b.message).join('; '))}`
+        : '';
+      const warned = r.warnings.length
+        ? `\n    :warning: ${e(r.warnings.map((w) => w.message).join('; '))}`
+        : '';
+      return {
+        text: `• *${e(account)}* — ${e(r.product)} ${code(r.sku)} · ${evidence} · ${savings} · ${e(r.state)}${blocked}${warned}`,
+        buttons:
+          r.state === 'preview'
+            ? [
+                {
+                  label: 'Reclaim',
+                  command: 'reclaim',
+                  tokens: ['--seat', String(r.subscriberId), '--yes'],
+                  mutating: true,
+                  style: 'danger',
+                  confirm: {
+                    title: `Reclaim ${r.product}?`,
+                    text: `Remove the ${r.product} seat of ${account}: ${evidence}. ${
+                      r.savings === null
+                        ? 'Savings unknown (no price)'
+                        : `Saves ${money(r.savings, r.currency)}/year`
+                    }.`,
+                    confirm: 'Reclaim',
+                  },
+                },
+              ]
+            : [],
+      };
+    }),
+    listButtons,
+  };
+}
+
 function contractView(
   rows: { licenseId: number; sku: string; changed: Record<string, unknown>; status: string }[],
 ) {
@@ -349,6 +416,8 @@ function viewModel(output: CommandOutput, inv?: Invocation): ViewModel {
       return renewalsView(rows as RenewalRow[], inv);
     case 'contract':
       return contractView(rows as never[]);
+    case 'reclaim':
+      return reclaimView(rows as ReclaimRow[], inv);
     default:
       return { title: tokensText(inv) || output.view, items: rows.map((r) => ({ text: genericLine(r) })) };
   }
