@@ -1,16 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { type Demo, startDemo } from '../../src/demo/demo.ts';
 import { createLogger } from '../../src/log.ts';
 import { issueSignInLink } from '../../src/web/web-auth.ts';
+import { screenshotPath } from '../support/screenshots.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
-const SCREENSHOT = fileURLToPath(new URL('../../docs/screenshots/console.png', import.meta.url));
 const ACTION = /^\/v2\/usermanagement\/action\//;
 const ACROBAT = 'Acrobat Pro DC - Company';
 
@@ -107,9 +106,8 @@ describe('the console in a browser', () => {
     expect(audit.rows.length).toBeGreaterThan(0);
     expect(audit.rows.every((r) => r.actor === demo.org.admin.email)).toBe(true);
 
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.getByRole('button', { name: 'Send' }).scrollIntoViewIfNeeded();
-    await page.screenshot({ path: SCREENSHOT });
+    await page.screenshot({ path: screenshotPath('console.png') });
   });
 
   it('keeps an idle seat with the reason typed into the card’s form', async () => {

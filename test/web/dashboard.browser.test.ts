@@ -1,11 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSignInLink } from '../../src/web/web-auth.ts';
+import { screenshotPath } from '../support/screenshots.ts';
 import { ADMIN, ADMIN_TOKEN, type DashboardEnv, startDashboardService } from './dashboard-fixture.ts';
-
-const SCREENSHOT = fileURLToPath(new URL('../../docs/screenshots/dashboard.png', import.meta.url));
 
 describe('the dashboard in a browser', () => {
   let env: DashboardEnv;
@@ -192,9 +189,8 @@ describe('the dashboard in a browser', () => {
   it('saves a screenshot of the dashboard', async () => {
     await page.getByLabel('Matched').selectOption('');
     await page.evaluate('window.scrollTo(0, 0)');
-    mkdirSync(fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)), { recursive: true });
     await expect.poll(() => page.locator('#trend-chart').getAttribute('data-drawn')).toBe('true');
-    const shot = await page.screenshot({ path: SCREENSHOT, fullPage: false });
+    const shot = await page.screenshot({ path: screenshotPath('dashboard.png'), fullPage: false });
     expect(shot.length).toBeGreaterThan(10_000);
     expect(pageErrors).toEqual([]);
   });
