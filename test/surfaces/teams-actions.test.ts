@@ -531,6 +531,27 @@ describe('actions on Teams cards, through the vendor', () => {
     expect(graph.server.calls(ASSIGN)).toHaveLength(removals);
   });
 
+  it('answers a typed reclaim without --yes with the preview card, whose Reclaim leads to the confirmation', async () => {
+    const chat = conversation('personal', 'a:adele-chat-10');
+    const removals = graph.server.calls(ASSIGN).length;
+    const { id, card } = await ask(ADELE, chat, 'reclaim --sku SPE_E5 --all-idle');
+    const text = cardText(card);
+    expect(text).toContain('Reclaim preview');
+    expect(text).toContain('Microsoft 365 E5 · isaiah.langer@example.com');
+    expect(text).toContain('Microsoft 365 E5 · johanna.lorenz@example.com');
+    const reclaims = buttonsOf(card).filter((b) => b.title === 'Reclaim');
+    expect(reclaims).toHaveLength(2);
+    expect(buttonsOf(card).map((b) => b.title)).toContain('Reclaim all 2 idle');
+    // The row's button asks for confirmation before anything happens.
+    const confirm = await click(ADELE, chat, id, reclaims[0] as Button);
+    expect(cardText(confirm)).toContain('Reclaim?');
+    expect(buttonsOf(confirm).map((b) => b.title)).toEqual(['Yes, reclaim', 'Cancel']);
+    const back = await click(ADELE, chat, id, button(confirm, 'Cancel'));
+    expect(cardText(back)).toContain('Reclaim preview');
+    expect(graph.server.calls(ASSIGN)).toHaveLength(removals);
+    expect(await count(`actions WHERE license_id IN (SELECT id FROM licenses WHERE sku = 'SPE_E5')`)).toBe(0);
+  });
+
   it('reclaims all idle seats of a SKU after a confirmation that lists them', async () => {
     const chat = conversation('personal', 'a:adele-chat-5');
     const { id, card } = await ask(ADELE, chat, 'findings --kind idle --app SPE_E5');

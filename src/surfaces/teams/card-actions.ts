@@ -167,9 +167,20 @@ const RENEWAL_ACTIONS: readonly RowAction<RenewalRow>[] = [
   { label: 'Reject (finance)', command: 'renewal reject', args: pendingFinance, style: 'destructive' },
 ];
 
+/** A seat in a reclaim preview that nothing blocks: Reclaim it (its confirmation shows the preview again). */
+const PREVIEW_ACTIONS: readonly RowAction<{ state: string; subscriberId: number }>[] = [
+  {
+    label: 'Reclaim',
+    command: 'reclaim',
+    args: (r) => (r.state === 'preview' ? { seat: r.subscriberId } : undefined),
+    style: 'destructive',
+  },
+];
+
 /** The buttons of each view's rows (`persons` rows carry seats, whose buttons are the `subscribers` ones). */
 export const ROW_ACTIONS: Record<string, readonly RowAction<never>[]> = {
   subscribers: SEAT_ACTIONS,
+  reclaim: PREVIEW_ACTIONS,
   findings: FINDING_ACTIONS,
   clearing: CLEARING_ACTIONS,
   renewals: RENEWAL_ACTIONS,

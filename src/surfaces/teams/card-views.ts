@@ -96,6 +96,8 @@ export function titleFor(spec: CommandSpec, args: ArgMap): string {
     }
     case 'renewals':
       return `Renewals in the next ${String(args.days ?? 90)} days`;
+    case 'reclaim':
+      return args['dry-run'] === true ? 'Reclaim preview' : 'Reclaim';
     default:
       return spec.summary;
   }

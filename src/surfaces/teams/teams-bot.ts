@@ -103,6 +103,12 @@ export class TeamsBot {
       await ctx.sendActivity(cardMessage(card, parsed.message));
       return;
     }
+    // A typed reclaim without --yes only previews, as on the command line; here the preview is a card whose
+    // Reclaim buttons lead to the confirmation, so it is asked for as a dry run rather than refused.
+    if (parsed.spec.name === 'reclaim' && parsed.args.yes !== true && parsed.args['dry-run'] !== true) {
+      parsed.args['dry-run'] = true;
+      parsed.given['dry-run'] = true;
+    }
     const result = await executeCommand(renderer.handlerContext(actor), parsed.spec, parsed.args);
     if (!result.ok) {
       await ctx.sendActivity(cardMessage(errorCard(templates, result.error), result.error.message));

@@ -150,17 +150,27 @@ export class TeamsRenderer {
     options: RenderOptions,
     origin: Origin,
   ): CardJson[] {
-    if (spec.name !== 'findings' || args.kind !== 'idle' || typeof args.app !== 'string') return [];
-    const rows = output.rows as FindingRow[];
-    const sku = rows[0]?.sku;
-    if (!sku || !rows.every((r) => r.sku === sku && r.status === 'open')) return [];
+    let sku: string | undefined;
+    let count = output.total;
+    if (spec.name === 'findings' && args.kind === 'idle' && typeof args.app === 'string') {
+      const rows = output.rows as FindingRow[];
+      sku = rows[0]?.sku ?? undefined;
+      if (!sku || !rows.every((r) => r.sku === sku && r.status === 'open')) return [];
+    } else if (spec.name === 'reclaim' && args['all-idle'] === true && typeof args.sku === 'string') {
+      // The preview of a whole SKU: N is the seats nothing blocks.
+      sku = args.sku;
+      count = (output.rows as { state?: unknown }[]).filter((r) => r.state === 'preview').length;
+      if (count < 2) return [];
+    } else {
+      return [];
+    }
     const reclaim = this.command('reclaim');
     if (!reclaim || !hasRole(viewer, reclaim.role)) return [];
     const batch = fitArgs(reclaim, { sku, 'all-idle': true });
     if (!batch) return [];
     return [
       executeAction(
-        `Reclaim all ${output.total} idle`,
+        `Reclaim all ${count} idle`,
         'run',
         { command: reclaim.name, args: batch, origin, cardId: options.cardId },
         { style: 'destructive' },
