@@ -30,7 +30,8 @@ export interface ScanResult {
 /** Runs the scan as of `now`. Safe to run any number of times, concurrently too. */
 export async function scanRenewals(
   db: Pick<pg.ClientBase, 'query'>,
-  settings: Pick<RenewalSettings, 'leadDays' | 'procurementChannel' | 'lookbackDays' | 'bufferPercent'>,
+  settings: Pick<RenewalSettings, 'leadDays' | 'procurementChannel' | 'lookbackDays' | 'bufferPercent'> &
+    Partial<Pick<RenewalSettings, 'procurementPlatforms'>>,
   now: Date,
 ): Promise<ScanResult> {
   const result = await db.query(
@@ -59,7 +60,13 @@ export async function scanRenewals(
        FROM claimed c
        JOIN due d ON d.id = c.license_id AND d.renews_on = c.renewal_date
        CROSS JOIN LATERAL (
-         SELECT 'channel:' || $6::text AS key, jsonb_build_object('channel', $6::text) AS target
+         -- One copy per configured platform when both Slack and Teams reach the channel (each surface takes only
+         -- rows pinned to it), else one unpinned copy for whichever surface delivers it.
+         SELECT CASE WHEN cardinality($7::text[]) > 1 THEN p.platform || ':channel:' ELSE 'channel:' END || $6::text AS key,
+           jsonb_build_object('channel', $6::text)
+             || CASE WHEN cardinality($7::text[]) > 1 THEN jsonb_build_object('platform', p.platform)
+                     ELSE '{}'::jsonb END AS target
+         FROM unnest(CASE WHEN cardinality($7::text[]) > 1 THEN $7::text[] ELSE ARRAY[NULL::text] END) AS p(platform)
          UNION ALL
          SELECT 'email:' || lower(d.owner_email),
            jsonb_build_object('email', lower(d.owner_email)) || COALESCE(
@@ -91,7 +98,12 @@ export async function scanRenewals(
        (SELECT count(*)::int FROM sent) AS notifications
      FROM claimed c JOIN due d ON d.id = c.license_id AND d.renews_on = c.renewal_date
      ORDER BY d.cancel_by, d.id`,
-    [...renewalParams(now, settings), settings.leadDays, settings.procurementChannel],
+    [
+      ...renewalParams(now, settings),
+      settings.leadDays,
+      settings.procurementChannel,
+      settings.procurementPlatforms ?? [],
+    ],
   );
   return {
     alerts: result.rows.map((r) => ({

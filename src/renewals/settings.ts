@@ -15,6 +15,12 @@ export interface RenewalSettings {
   financeThreshold: number;
   /** Chat channel that receives renewal alerts (`SEATKEEPER_PROCUREMENT_CHANNEL`). */
   procurementChannel: string;
+  /**
+   * The chat platforms that each get the procurement channel's alert: Slack when its bot token is set, Teams when
+   * `TEAMS_CHANNELS` names the channel. With both, each platform gets its own copy; with one or none, a single copy
+   * goes to whichever surface can deliver it.
+   */
+  procurementPlatforms: readonly ('slack' | 'teams')[];
   /** Days of snapshots whose peak sizes the recommendation (`SEATKEEPER_RENEWAL_LOOKBACK_DAYS`). */
   lookbackDays: number;
   /** Head-room added to the peak, in percent (`SEATKEEPER_RENEWAL_BUFFER_PERCENT`). */
@@ -29,6 +35,7 @@ export const DEFAULT_RENEWAL_SETTINGS: RenewalSettings = {
   leadDays: [90, 60, 30, 7],
   financeThreshold: 10_000,
   procurementChannel: 'procurement',
+  procurementPlatforms: [],
   lookbackDays: 90,
   bufferPercent: 5,
   // 07:00 rather than midnight: alerts land when people read them.
@@ -68,14 +75,16 @@ export function renewalSettings(
   const c = config as Loose;
   const d = DEFAULT_RENEWAL_SETTINGS;
   const lead = c.SEATKEEPER_RENEWAL_LEAD_DAYS;
+  const procurementChannel =
+    typeof c.SEATKEEPER_PROCUREMENT_CHANNEL === 'string' && c.SEATKEEPER_PROCUREMENT_CHANNEL
+      ? c.SEATKEEPER_PROCUREMENT_CHANNEL
+      : d.procurementChannel;
   const fromConfig: RenewalSettings = {
     leadDays:
       typeof lead === 'string' || Array.isArray(lead) ? parseLeadDays(lead as string | number[]) : d.leadDays,
     financeThreshold: numberOr(c.SEATKEEPER_RENEWAL_FINANCE_THRESHOLD, d.financeThreshold),
-    procurementChannel:
-      typeof c.SEATKEEPER_PROCUREMENT_CHANNEL === 'string' && c.SEATKEEPER_PROCUREMENT_CHANNEL
-        ? c.SEATKEEPER_PROCUREMENT_CHANNEL
-        : d.procurementChannel,
+    procurementChannel,
+    procurementPlatforms: procurementPlatforms(c, procurementChannel),
     lookbackDays: numberOr(c.SEATKEEPER_RENEWAL_LOOKBACK_DAYS, d.lookbackDays),
     bufferPercent: numberOr(c.SEATKEEPER_RENEWAL_BUFFER_PERCENT, d.bufferPercent),
     scanCron:
@@ -89,6 +98,19 @@ export function renewalSettings(
   };
   const merged = { ...fromConfig, ...stripUndefined(overrides) };
   return { ...merged, leadDays: parseLeadDays(merged.leadDays) };
+}
+
+/** The platforms configured to reach the procurement channel (see `RenewalSettings.procurementPlatforms`). */
+function procurementPlatforms(c: Loose, channel: string): ('slack' | 'teams')[] {
+  const platforms: ('slack' | 'teams')[] = [];
+  if (typeof c.SLACK_BOT_TOKEN === 'string' && c.SLACK_BOT_TOKEN !== '') platforms.push('slack');
+  const teamsChannels = typeof c.TEAMS_CHANNELS === 'string' ? c.TEAMS_CHANNELS : '';
+  const named = teamsChannels
+    .split(',')
+    .map((pair) => pair.split('=')[0]?.trim().toLowerCase())
+    .includes(channel.toLowerCase());
+  if (named || channel.startsWith('19:')) platforms.push('teams');
+  return platforms;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

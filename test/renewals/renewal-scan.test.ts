@@ -3,7 +3,7 @@ import { JobRunner } from '../../src/jobs/job-runner.ts';
 import { createLogger } from '../../src/log.ts';
 import { defineRenewalJobs, RENEWAL_SCAN_JOB } from '../../src/renewals/jobs.ts';
 import { scanRenewals } from '../../src/renewals/scan.ts';
-import { DEFAULT_RENEWAL_SETTINGS } from '../../src/renewals/settings.ts';
+import { DEFAULT_RENEWAL_SETTINGS, renewalSettings } from '../../src/renewals/settings.ts';
 import type { Store } from '../../src/store/store.ts';
 import { BACKENDS, createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 import {
@@ -156,6 +156,34 @@ describe.each(BACKENDS)('renewal scan on %s', (backend) => {
       renewalDate: addDays('2027-06-30', 365),
     });
     expect((await scanRenewals(store.pool, settings, clock.now())).alerts).toEqual([]);
+  });
+
+  it('gives Slack and Teams each their own copy of the procurement alert when both reach the channel', async () => {
+    db = await createTestDatabase(backend);
+    const store = await db.open();
+    const clock = new TestClock('2027-05-11');
+    await figma(store, clock);
+    const both = renewalSettings({
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      TEAMS_CHANNELS: 'it=19:it@thread.tacv2,Procurement=19:buy@thread.tacv2',
+    });
+    expect(both.procurementPlatforms).toEqual(['slack', 'teams']);
+    expect(
+      renewalSettings({ SLACK_BOT_TOKEN: 'xoxb-test', TEAMS_CHANNELS: 'it=19:it@thread.tacv2' }),
+    ).toMatchObject({ procurementPlatforms: ['slack'] });
+
+    const result = await scanRenewals(store.pool, both, clock.now());
+    expect(result.notifications).toBe(3);
+    expect(await scanRenewals(store.pool, both, clock.now())).toMatchObject({ alerts: [], notifications: 0 });
+    const targets = (await notifications(store)).map((n) => n.target);
+    expect(targets).toEqual(
+      expect.arrayContaining([
+        { channel: 'procurement', platform: 'slack' },
+        { channel: 'procurement', platform: 'teams' },
+        expect.objectContaining({ email: 'ana@example.com' }),
+      ]),
+    );
+    expect(targets).toHaveLength(3);
   });
 
   it('alerts once when two replicas scan at the same time, and again not after a restart', async () => {
