@@ -464,7 +464,7 @@ describe('actions on Slack cards, through the vendor', () => {
     expect(await count(`audit_log WHERE action LIKE 'clearing.assign%'`)).toBe(1);
   });
 
-  it('approves a renewal from the renewals card once, and resizes another through a modal', async () => {
+  it('approves a renewal from the renewals card once, resizes another through a modal, escalates and declines a third', async () => {
     const card = await sharedCard('renewals');
     const row = card.message.blocks.findIndex((b) => textOf(b).includes('`ENTERPRISEPACK` renews'));
     const approve = buttonsIn(card.message.blocks).find(
@@ -516,6 +516,28 @@ describe('actions on Slack cards, through the vendor', () => {
        WHERE l.sku = 'POWER_BI_PRO' AND d.state = 'decided'`,
     );
     expect(live.rows).toEqual([{ decision: 'resize', quantity: 4 }]);
+
+    // Escalate needs no confirmation; Decline asks first, and then replaces the escalation.
+    const e5 = await sharedCard('renewals');
+    await post(clickBody(USERS.admin.id, buttonOf(e5.message.blocks, 'Escalate', '`SPE_E5` renews'), e5));
+    await until(async () => updatesOf(e5.message.ts).length === 1);
+    expect(textOf(updatesOf(e5.message.ts)[0]?.args.blocks)).toMatch(/Escalate\* by <@UADMIN> on <!date/);
+    const again = await sharedCard('renewals');
+    const decline = buttonOf(again.message.blocks, 'Decline', '`SPE_E5` renews');
+    expect((decline.button.confirm as { title: { text: string } }).title.text).toBe(
+      'Decline Microsoft 365 E5?',
+    );
+    await post(clickBody(USERS.admin.id, decline, again));
+    await until(async () => updatesOf(again.message.ts).length === 1);
+    expect(textOf(updatesOf(again.message.ts)[0]?.args.blocks)).toMatch(/Decline\* by <@UADMIN> on <!date/);
+    const e5Decisions = await env.service.store.pool.query(
+      `SELECT d.decision, d.state FROM renewal_decisions d JOIN licenses l ON l.id = d.license_id
+       WHERE l.sku = 'SPE_E5' ORDER BY d.decided_at`,
+    );
+    expect(e5Decisions.rows).toEqual([
+      { decision: 'escalate', state: 'superseded' },
+      { decision: 'decline', state: 'decided' },
+    ]);
   });
 
   it('asks the holder in a direct message and removes the seat when they click Release, once', async () => {
