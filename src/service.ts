@@ -50,11 +50,16 @@ export async function startService(config: Config, log: Logger): Promise<Service
         log.info(`connector ${name}: not configured (set ${CONNECTOR_GROUPS[name].join(', ')})`);
         continue;
       }
-      runner.define({
+      runner.define<{ catchUp?: boolean }>({
         name: `import:${name}`,
         every: config.SEATKEEPER_IMPORT_INTERVAL,
         lockLifetimeMs: 60 * 60_000,
-        run: async () => {
+        run: async (data) => {
+          // Every replica starting together queues a catch-up import; the first one to run makes the rest moot.
+          if (data?.catchUp && !(await importDue(store, name, config.SEATKEEPER_IMPORT_INTERVAL))) {
+            log.info({ connector: name }, `import ${name}: skipped, another process has just imported`);
+            return;
+          }
           const result = await importSource(store, config, name, { trigger: 'schedule', log, metrics });
           log.info(
             { connector: name, runId: result.runId, counts: result.counts },
@@ -79,14 +84,9 @@ export async function startService(config: Config, log: Logger): Promise<Service
       );
     }
     // A connector that has not imported within its interval (e.g. on first start) imports now, not hours later.
-    const intervalMs = intervalToMs(config.SEATKEEPER_IMPORT_INTERVAL);
     for (const name of configured) {
-      const last = await store.pool.query<{ finished_at: Date }>(
-        `SELECT max(finished_at) AS finished_at FROM import_runs WHERE source = $1 AND outcome = 'succeeded'`,
-        [name],
-      );
-      const finished = last.rows[0]?.finished_at;
-      if (!finished || Date.now() - finished.getTime() > intervalMs) await runner.enqueue(`import:${name}`);
+      if (await importDue(store, name, config.SEATKEEPER_IMPORT_INTERVAL))
+        await runner.enqueue(`import:${name}`, { catchUp: true });
     }
 
     mountIcsFeed(app, { store, config, log });
@@ -121,6 +121,16 @@ export async function startService(config: Config, log: Logger): Promise<Service
     await store.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** Whether `source` has not imported successfully within `interval` (or never has). */
+async function importDue(store: Store, source: string, interval: string): Promise<boolean> {
+  const last = await store.pool.query<{ finished_at: Date | null }>(
+    `SELECT max(finished_at) AS finished_at FROM import_runs WHERE source = $1 AND outcome = 'succeeded'`,
+    [source],
+  );
+  const finished = last.rows[0]?.finished_at;
+  return !finished || Date.now() - finished.getTime() > intervalToMs(interval);
 }
 
 /** `6 hours`, `30 minutes`, `1 day` → milliseconds (the format the configuration accepts). */
