@@ -164,7 +164,6 @@ export interface ActionsDeps {
 
 export class TeamsActions {
   private readonly outcomes = new Map<string, { at: number; outcome: Promise<Outcome> }>();
-  private readonly followUps = new Set<Promise<void>>();
 
   constructor(private readonly deps: ActionsDeps) {}
 
@@ -342,11 +341,6 @@ export class TeamsActions {
     );
   }
 
-  /** Resolves when every follow-up started so far has ended (for an orderly stop). */
-  async idle(): Promise<void> {
-    while (this.followUps.size > 0) await Promise.allSettled([...this.followUps]);
-  }
-
   /**
    * After the click was answered with "queued": waits for the action job to carry the vendor calls out, then edits
    * the message once more so that it ends showing the outcome (done, failed with the vendor's reason, Undo/Retry).
@@ -357,7 +351,7 @@ export class TeamsActions {
     const conversationId = ctx.activity.conversation?.id;
     const client = ctx.turnState.get<ConnectorClient>(ctx.adapter.ConnectorClientKey);
     const serviceUrl = ctx.activity.serviceUrl ?? '';
-    const work = (async () => {
+    void (async () => {
       // The outcome of the clicker's own action is theirs to see, even where reading the action log is not (a holder
       // who answered Release): it is read by Seatkeeper itself.
       const handler = this.deps.renderer.handlerContext(FOLLOW_UP_READER);
@@ -391,11 +385,10 @@ export class TeamsActions {
         await this.showAnswerOnAskingCard(client, serviceUrl, pending.actor, pending.data.args ?? {}, output);
       }
     })()
+      // Left behind by a stop, it ends with the store; the outcome stays in the action log.
       .catch((error: unknown) =>
         this.deps.log.warn({ err: error, actionId }, 'teams: could not show the outcome of a queued action'),
-      )
-      .finally(() => this.followUps.delete(work));
-    this.followUps.add(work);
+      );
   }
 
   /** Runs the command once and builds the clicker's and everyone's card. */
