@@ -278,6 +278,30 @@ describe('bad and forged chat input against the running service', () => {
     expect((await fetch(`${env.baseUrl}/healthz`)).status).toBe(200);
   });
 
+  it('refuses oversized bodies on /slack/events and /api/messages with 413, and keeps serving', async () => {
+    const huge = `text=${'x'.repeat(6 * 1024 * 1024)}`;
+    const slack = await post(huge);
+    const teamsAnswer = await fetch(`${env.baseUrl}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'message', text: 'x'.repeat(6 * 1024 * 1024) }),
+    });
+    const statuses = [slack.status, teamsAnswer.status];
+    record({
+      kind: 'fuzz',
+      target: 'oversized request bodies (6 MB to /slack/events and /api/messages)',
+      runs: 2,
+      unclear: statuses.filter((s) => s !== 413).length,
+      escalations: 0,
+    });
+    expect(statuses).toEqual([413, 413]);
+    // The refused uploads' connections are closed by the server; a new one is served at once.
+    await until(
+      async () => (await fetch(`${env.baseUrl}/healthz`).catch(() => undefined))?.status === 200,
+      10_000,
+    );
+  });
+
   it('a forged reclaim is denied to helpdesk on Slack and to a member on Teams; an IT manager’s click applies once, replays do not', async () => {
     const value = JSON.stringify({
       c: 'reclaim',
