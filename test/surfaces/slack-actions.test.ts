@@ -276,6 +276,18 @@ describe('actions on Slack cards, through the vendor', () => {
       ),
     );
     await privateAnswer(card.id, /Unknown option --everything/);
+    // A reclaim without the click's idempotency key would escape the once-per-click claim: refused.
+    const told = env.fake
+      .callsOf('respond')
+      .filter((c) => /no longer works/.test(textOf(c.args.blocks))).length;
+    await post(
+      clickBody(USERS.admin.id, forge({ c: 'reclaim', t: ['--sku', 'SPE_E5', '--all-idle', '--yes'] }), card),
+    );
+    await until(
+      async () =>
+        env.fake.callsOf('respond').filter((c) => /no longer works/.test(textOf(c.args.blocks))).length >
+        told,
+    );
     // Nor does a member get to undo anything by naming an action.
     await post(clickBody(USERS.member.id, forge({ c: 'undo', t: [randomUUID()], id: randomUUID() }), card));
     await privateAnswer(card.id, /'undo' needs the it-manager role/);

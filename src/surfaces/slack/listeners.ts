@@ -32,6 +32,7 @@ import {
   ACTION_PREFIX,
   type ButtonValue,
   decodeValue,
+  idempotencyArg,
   toButtons,
   withActionId,
   withAsked,
@@ -540,7 +541,9 @@ export function registerListeners(app: App, sc: SurfaceContext): void {
         try {
           const value = decodeValue(action.value);
           const spec = value ? findSlackCommand(value.c) : undefined;
-          if (!value || !spec) {
+          // Every button of a command that takes an idempotency key carries one; a value without it was not made
+          // here, and would escape the once-per-click claim.
+          if (!value || !spec || (!value.id && idempotencyArg(spec))) {
             await replyPrivately(
               sc,
               origin,
