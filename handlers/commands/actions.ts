@@ -26,10 +26,11 @@ const NO_WAIT: ArgSpec = {
 };
 
 /**
- * Acting on seats is offered where the actor is known and the card can show the outcome: the CLI and both chat
- * surfaces (buttons on their cards run these same entries, with the role checked again on every click).
+ * Acting on seats is offered where the actor is known and the card can show the outcome: the CLI, both chat
+ * surfaces and the signed-in web console (buttons on their cards run these same entries, with the role checked
+ * again on every click).
  */
-const CHAT_SURFACES: readonly Surface[] = ['cli', 'slack', 'teams'];
+const CHAT_SURFACES: readonly Surface[] = ['cli', 'slack', 'teams', 'web'];
 
 const one = <T>(view: string, result: Result<T>): Result<CommandOutput> =>
   result.ok ? ok({ view, rows: [result.value], total: 1, empty: '' }) : result;

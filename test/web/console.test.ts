@@ -101,6 +101,38 @@ describe('the console API', () => {
     expect(denied.rows.map((r) => r.target)).toEqual(['who-has', 'reclaim']);
   });
 
+  it('reclaims a seat typed as a command once, even when the same request is sent twice', async () => {
+    const cookie = await signIn(demo.org.admin.email);
+    const seat = await demo.service.store.pool.query<{ email: string; sku: string }>(
+      `SELECT s.email, l.sku FROM cloud_subscribers s JOIN licenses l ON l.id = s.license_id
+       WHERE l.sku = 'ADOBE_ACROBAT_PRO' AND s.email IS NOT NULL AND NOT s.group_inherited
+       ORDER BY s.email LIMIT 1`,
+    );
+    const { email, sku } = seat.rows[0] as { email: string; sku: string };
+    const before = demo.vendors.adobe.calls(ACTION, 'POST').length;
+    // Without --yes the console shows the preview and changes nothing.
+    const preview = await post(cookie, '/console/api/command', {
+      text: `reclaim --email ${email} --sku ${sku}`,
+    });
+    expect(preview.status).toBe(200);
+    expect(JSON.stringify(preview.json.card)).toContain(email);
+    expect(demo.vendors.adobe.calls(ACTION, 'POST')).toHaveLength(before);
+
+    const id = '6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b';
+    const line = `/license reclaim --email ${email} --sku ${sku} --yes --id ${id}`;
+    const answers = await Promise.all([
+      post(cookie, '/console/api/command', { text: line }),
+      post(cookie, '/console/api/command', { text: line }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(demo.vendors.adobe.calls(ACTION, 'POST')).toHaveLength(before + 1);
+    const audit = await demo.service.store.pool.query<{ surface: string }>(
+      `SELECT surface FROM audit_log WHERE action = 'reclaim.requested' AND actor = $1`,
+      [demo.org.admin.email],
+    );
+    expect(audit.rows.map((r) => r.surface)).toEqual(['web']);
+  });
+
   it('answers bad requests with 400 and unsigned requests with 401', async () => {
     const cookie = await signIn(demo.org.admin.email);
     expect((await post(cookie, '/console/api/command', { words: 1 })).status).toBe(400);
