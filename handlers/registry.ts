@@ -46,6 +46,11 @@ export interface CommandSpec {
   examples: readonly string[];
   role: Role;
   surfaces: readonly Surface[];
+  /**
+   * The answer carries something for the asker alone (a sign-in link): chat surfaces answer it only where no one
+   * else can read it (never shared in a Slack channel, only in a Teams personal chat).
+   */
+  private?: boolean;
   run(ctx: HandlerContext, args: ArgValues): Promise<Result<CommandOutput>>;
 }
 

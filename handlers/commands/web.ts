@@ -14,6 +14,8 @@ export const WEB_COMMANDS: readonly CommandSpec[] = [
     // The dashboard shows the whole inventory: the same right as `seats` and `findings`.
     role: 'helpdesk',
     surfaces: ['cli', 'slack', 'teams'],
+    // Whoever opens the link first is signed in as the asker.
+    private: true,
     run: async (ctx) => {
       const now = ctx.now();
       const link = await issueSignInLink(ctx.store, ctx.config, ctx.actor, now);

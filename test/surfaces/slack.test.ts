@@ -128,6 +128,13 @@ describe('the Slack surface over HTTP', () => {
     expect(info.token).toBe(BOT_TOKEN);
   });
 
+  it('answers a dashboard sign-in link privately even when asked to share it', async () => {
+    const { id } = await slash('share dashboard', USERS.helpdesk.id);
+    const reply = await answer(id);
+    expect(reply.response_type).toBe('ephemeral');
+    expect(textOf(reply.blocks)).toContain('/auth/link?token=');
+  });
+
   it('pages a long list with More and Previous, replacing the private answer in place', async () => {
     const { id, responseUrl } = await slash('who-has figma', USERS.helpdesk.id);
     const first = await answer(id);

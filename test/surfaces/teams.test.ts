@@ -335,6 +335,17 @@ describe('Teams surface over /api/messages', () => {
     expect(h.connector.of('update')).toHaveLength(before);
   });
 
+  it('gives a dashboard sign-in link only in a personal chat, never to a channel', async () => {
+    const channel = conversation('channel', `${CHANNELS.it};messageid=1700000000009`);
+    const shared = cardText((await ask(ALEX, channel, 'dashboard')).card);
+    expect(shared).toContain('only in a personal chat');
+    expect(shared).not.toContain('/auth/link');
+    const personal = cardText(
+      (await ask(ALEX, conversation('personal', 'a:alex-personal-1'), 'dashboard')).card,
+    );
+    expect(personal).toContain('/auth/link?token=');
+  });
+
   it('answers unknown text with the help card', async () => {
     const { card } = await ask(ALEX, conversation('personal', 'a:alex-personal-1'), 'frobnicate the seats');
     const text = cardText(card);

@@ -505,7 +505,7 @@ export function registerListeners(app: App, sc: SurfaceContext): void {
           limit: bound.value.limit,
         });
         await postToResponseUrl(command.response_url, {
-          response_type: parsed.share ? 'in_channel' : 'ephemeral',
+          response_type: parsed.share && parsed.spec.private !== true ? 'in_channel' : 'ephemeral',
           text: rendered.text,
           blocks: rendered.blocks,
         });

@@ -103,6 +103,16 @@ export class TeamsBot {
       await ctx.sendActivity(cardMessage(card, parsed.message));
       return;
     }
+    if (parsed.spec.private === true && activity.conversation?.conversationType !== 'personal') {
+      const message = `${parsed.spec.name} answers only in a personal chat with me: its answer is for you alone.`;
+      const card = errorCard(
+        templates,
+        { code: 'INVALID_ARGUMENT', message },
+        'Open a chat with the app and write it there.',
+      );
+      await ctx.sendActivity(cardMessage(card, message));
+      return;
+    }
     // A typed reclaim without --yes only previews, as on the command line; here the preview is a card whose
     // Reclaim buttons lead to the confirmation, so it is asked for as a dry run rather than refused.
     if (parsed.spec.name === 'reclaim' && parsed.args.yes !== true && parsed.args['dry-run'] !== true) {
