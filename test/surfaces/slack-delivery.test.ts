@@ -131,7 +131,11 @@ describe('Slack notifications and digests', () => {
         'SELECT count(*)::int AS n FROM notifications WHERE id = ANY($1) AND sent_at IS NOT NULL',
         [[...ids, toAlerts, toAna]],
       );
-      return sent.rows[0].n === 10;
+      // A claimed row counts as sent before its post returns: wait for the posts themselves too.
+      const posts = env.fake
+        .callsOf('chat.postMessage')
+        .filter((c) => String(c.args.text).startsWith('Alert once')).length;
+      return sent.rows[0].n === 10 && posts >= 10;
     });
 
     const posted = (title: string) =>
