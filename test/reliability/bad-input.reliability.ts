@@ -230,7 +230,9 @@ describe('bad input', () => {
         }
         return [
           ['vendor,subscription_id,sku,name,purchased', ...subRows.map((r) => r.join(','))].join('\n'),
-          ['subscription_id,account_id,email,last_activity_at', ...accRows.map((r) => r.join(','))].join('\n'),
+          ['subscription_id,account_id,email,last_activity_at', ...accRows.map((r) => r.join(','))].join(
+            '\n',
+          ),
         ] as const;
       });
     const anyFiles = fc.tuple(
