@@ -21,6 +21,7 @@ export function databaseUrl(adminUrl: string, name: string): string {
 
 async function admin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: adminUrl });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await work(client);

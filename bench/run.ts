@@ -135,7 +135,15 @@ async function main(): Promise<void> {
       const runs = options.runs(size);
       for (let i = 0; i < runs; i++) {
         const keep = size === largest && i === runs - 1 && (options.queries || options.chat);
-        const { measure, db } = await measureImport(scratch, size, reference, certFile, keep);
+        // A run that fails for a reason of the machine's (a dropped connection) is tried once more and said so.
+        const { measure, db } = await measureImport(scratch, size, reference, certFile, keep).catch(
+          (error: Error) => {
+            say(
+              `import of ${size} accounts, run ${i + 1}, failed (${error.message.split('\n')[0]}); trying again`,
+            );
+            return measureImport(scratch, size, reference, certFile, keep);
+          },
+        );
         if (db) kept = db;
         imports.set(size, [...(imports.get(size) ?? []), measure]);
         say(
