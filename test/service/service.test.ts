@@ -18,7 +18,7 @@ describe('the service', () => {
 
   it('serves health, readiness and Prometheus metrics, and stops cleanly on SIGTERM', async () => {
     const db = await database();
-    const service = await startServiceProcess(db.env);
+    const service = await startServiceProcess({ ...db.env, SEATKEEPER_DEMO: '0' });
     expect(await (await fetch(`${service.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${service.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -37,9 +37,9 @@ describe('the service', () => {
     expect(logged.at(-1)).toBe('stopped');
   });
 
-  it('runs on the embedded database with nothing configured; CLI commands go through it while it runs', async () => {
+  it('runs on the embedded database with nothing configured but the demo turned off; CLI commands go through it while it runs', async () => {
     const db = await database('embedded');
-    const service = await startServiceProcess(db.env);
+    const service = await startServiceProcess({ ...db.env, SEATKEEPER_DEMO: '0' });
     const dir = db.env.SEATKEEPER_DATA_DIR as string;
     expect(existsSync(join(dir, 'seatkeeper.lock'))).toBe(true);
 
@@ -48,7 +48,7 @@ describe('the service', () => {
     expect(seats).toMatchObject({ code: 0, out: '[]\n' });
 
     // A second service on the same directory is refused with a clear reason.
-    const second = await startServiceProcess(db.env).catch((e: Error) => e);
+    const second = await startServiceProcess({ ...db.env, SEATKEEPER_DEMO: '0' }).catch((e: Error) => e);
     expect(second).toBeInstanceOf(Error);
     expect((second as Error).message).toMatch(
       /Cannot open the embedded database in SEATKEEPER_DATA_DIR \(.*\): The embedded database in .* is in use by process \d+ \(a running Seatkeeper\)/,
@@ -62,9 +62,9 @@ describe('the service', () => {
 
   it('takes over the data directory of a service that was killed', async () => {
     const db = await database('embedded');
-    const first = await startServiceProcess(db.env);
+    const first = await startServiceProcess({ ...db.env, SEATKEEPER_DEMO: '0' });
     await first.stop('SIGKILL');
-    const second = await startServiceProcess(db.env);
+    const second = await startServiceProcess({ ...db.env, SEATKEEPER_DEMO: '0' });
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
     expect(await second.stop()).toBe(0);
   });
