@@ -243,6 +243,7 @@ describe('security checks against the service process', () => {
         401,
       ],
       ['timestamp 4 minutes old, correctly signed', () => signed(body, now - 4 * 60), 200],
+      ['timestamp 6 minutes ahead, correctly signed', () => signed(body, now + 6 * 60), 401],
     ];
     const results: string[] = [];
     for (const [name, send, expected] of cases) {
@@ -250,15 +251,11 @@ describe('security checks against the service process', () => {
       results.push(`${name}: ${status}`);
       expect(`${name}: ${status}`).toBe(`${name}: ${expected}`);
     }
-    // Bolt bounds only the past side of the window: a request dated ahead is let through when its signature is
-    // right. Only the signing secret can produce one (the timestamp is signed), so a captured request still cannot be
-    // replayed after five minutes; measured and reported, not asserted.
-    const ahead = (await signed(body, now + 6 * 60)).status;
     record({
       kind: 'check',
       name: 'Slack request signature and 5-minute window',
       result: 'passed',
-      detail: `${results.join('; ')}; correctly signed but dated 6 minutes ahead: ${ahead} (Bolt checks the past side only)`,
+      detail: results.join('; '),
     });
   });
 

@@ -131,6 +131,18 @@ export async function startSlackSurface(deps: SlackSurfaceDeps): Promise<SlackSu
     logger,
     retryConfig: webApi.retryPolicies.fiveRetriesInFiveMinutes,
   };
+  if (transport === 'http') {
+    // Bolt refuses requests older than five minutes but not ones dated later: refuse those too, before Bolt sees
+    // them, so the replay window is five minutes either way (clocks are NTP-synchronised on both sides).
+    deps.app.post(SLACK_EVENTS_PATH, (req, res, next) => {
+      const stamp = Number(req.headers['x-slack-request-timestamp']);
+      if (Number.isFinite(stamp) && stamp - Date.now() / 1000 > 5 * 60) {
+        res.status(401).send('The request timestamp is in the future.');
+        return;
+      }
+      next();
+    });
+  }
   const receiver =
     transport === 'socket'
       ? new SocketModeReceiver({
