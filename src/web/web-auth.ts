@@ -48,7 +48,8 @@ export const PAGE_CSP = [
   "img-src 'self' data:",
   "style-src 'self' 'unsafe-inline'",
   "script-src 'self'",
-  "connect-src 'self'",
+  // The Teams client library (loaded only inside a Teams tab) reads its list of Teams hosts from Microsoft's CDN.
+  "connect-src 'self' https://res.cdn.office.net",
   "frame-ancestors 'self' https://teams.microsoft.com https://*.teams.microsoft.com https://*.cloud.microsoft https://*.office.com",
   "form-action 'self'",
 ].join('; ');
@@ -487,7 +488,7 @@ export function mountWebAuth(app: Express, deps: WebAuthDeps): void {
 
 const SIGN_IN_JS = fileURLToPath(new URL('./public/sign-in.js', import.meta.url));
 const TEAMS_JS = fileURLToPath(
-  new URL('../../node_modules/@microsoft/teams-js/dist/MicrosoftTeams.min.js', import.meta.url),
+  new URL('../../node_modules/@microsoft/teams-js/dist/umd/MicrosoftTeams.min.js', import.meta.url),
 );
 
 const escapeHtml = (text: string) =>
@@ -530,7 +531,6 @@ ${message ? `<p class="message" role="alert">${escapeHtml(message)}</p>` : ''}
 <code>dashboard</code> in Teams. The link works once, for ${SIGN_IN_LINK_MINUTES} minutes.</p>
 ${tokenForm}
 </main>
-<script src="/auth/teams.js"></script>
 <script src="/auth/sign-in.js"></script>
 </body>
 </html>

@@ -254,6 +254,15 @@ describe('web sign-in', () => {
     });
   });
 
+  it('serves the Teams JavaScript client the tab signs in with', async () => {
+    const answer = await fetch(`${env.url}/auth/teams.js`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/javascript/);
+    const script = await answer.text();
+    expect(script).toContain('getAuthToken');
+    expect(script.length).toBeGreaterThan(50_000);
+  });
+
   it('refuses Teams tokens for another audience, expired, from another tenant or signed by another key', async () => {
     const refused = async (token: string, why: RegExp) => {
       const answer = await fetch(`${env.url}/auth/teams-sso`, {

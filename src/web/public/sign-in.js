@@ -1,8 +1,16 @@
-// Inside the Teams client, the tab signs in with its own single sign-on token; elsewhere nothing happens here.
+// Inside the Teams client (a framed tab), the tab signs in with its own single sign-on token. Elsewhere nothing
+// happens here, and the Teams client library is not even loaded.
 (async () => {
-  const teams = window.microsoftTeams;
-  if (!teams || window.parent === window) return;
+  if (window.parent === window) return;
   try {
+    await new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = '/auth/teams.js';
+      script.onload = resolve;
+      script.onerror = () => reject(new Error('the Teams client library did not load'));
+      document.head.append(script);
+    });
+    const teams = window.microsoftTeams;
     await teams.app.initialize();
     const token = await teams.authentication.getAuthToken();
     const answer = await fetch('/auth/teams-sso', {
