@@ -183,11 +183,13 @@ export async function executeCommand(
 
 /** One line per command, for help texts. */
 export function usageLine(spec: CommandSpec): string {
+  // What an option takes: N for a number, else its own name in capitals (`--sku SKU`, `--until UNTIL`).
+  const value = (a: ArgSpec) => (a.type === 'int' ? 'N' : a.name.toUpperCase());
   const parts = spec.args.map((a) => {
     if (a.kind === 'positional')
-      return a.required ? `<${a.name}>` : a.alsoOption ? `[--${a.name} N]` : `[${a.name}]`;
+      return a.required ? `<${a.name}>` : a.alsoOption ? `[--${a.name} ${value(a)}]` : `[${a.name}]`;
     if (a.kind === 'flag') return `[--${a.name}]`;
-    return `[--${a.name} N]`;
+    return `[--${a.name} ${value(a)}]`;
   });
   return [spec.name, ...parts].join(' ');
 }
