@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setBudget } from '../../handlers/budgets.ts';
 import { setContract } from '../../handlers/contracts.ts';
 import type { Actor, HandlerContext } from '../../handlers/types.ts';
@@ -235,7 +236,14 @@ export async function runDemoProcess(
     // Its own process group: a Ctrl-C reaches it once, through this process, not twice.
     detached: true,
   });
-  child.stdout?.pipe(out.stdout);
+  if ((out.stdout as NodeJS.WriteStream).isTTY && child.stdout) {
+    // On a terminal the banner is shown as text, not as JSON log lines; everything else passes unchanged.
+    createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+      out.stdout.write(`${bannerText(line) ?? line}\n`);
+    });
+  } else {
+    child.stdout?.pipe(out.stdout);
+  }
   child.stderr?.pipe(out.stderr);
   const exited = new Promise<number>((done) =>
     child.once('exit', (code, signal) => done(code ?? (signal ? 1 : 0))),
@@ -246,6 +254,17 @@ export async function runDemoProcess(
   const code = await exited;
   process.removeListener('exit', killOnExit);
   return code;
+}
+
+/** The text of a banner log line (`demo: true`, a warning), or undefined for any other line. */
+function bannerText(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { demo?: unknown; level?: unknown; msg?: unknown };
+    return entry.demo === true && entry.level === 40 && typeof entry.msg === 'string' ? entry.msg : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function forward(child: ChildProcess, signal: NodeJS.Signals): void {
