@@ -87,6 +87,7 @@ export function scalingSvg(imports: Map<number, ImportMeasure[]>): string {
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    '<title>Seatkeeper import cost per account against organisation size, with the COPY floor and the goal</title>',
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${m.left}" y="22" font-size="14" font-weight="bold">Import cost per account (µs), median and min–max of the runs</text>`,
   );

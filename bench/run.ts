@@ -10,6 +10,7 @@
  * BENCH_DATABASE_URL names the PostgreSQL server (default the local one); the run makes and drops its own
  * databases there (`seatkeeper_bench_*`).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -210,6 +211,8 @@ async function main(): Promise<void> {
   mkdirSync(dirname(options.chart), { recursive: true });
   writeFileSync(options.chart, scalingSvg(imports));
   writeFileSync(options.out, benchmarksMarkdown(run, shortfallNotes(run, options.withIndexes)));
+  // The report is checked with the rest of the tree: it is written in the formatter's layout.
+  spawnSync(join(ROOT, 'node_modules/.bin/biome'), ['format', '--write', options.out], { stdio: 'ignore' });
   say(`written: ${options.out} and ${options.chart}`);
 }
 
