@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
-import type { Actor } from '../../handlers/types.ts';
+import { type Actor, operatorActor } from '../../handlers/types.ts';
 import { loadRoles, type RoleMap, resolveActor } from '../auth/actors.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
@@ -119,16 +119,7 @@ const ADMIN_TOKEN_ACTOR: Actor = {
 /** The actor a stored claim stands for now (roles as configured at this moment). */
 async function actorFor(deps: WebAuthDeps, claim: WebClaim): Promise<Actor> {
   if (claim.special === 'token') return ADMIN_TOKEN_ACTOR;
-  if (claim.special === 'operator') {
-    return {
-      id: 'operator',
-      email: null,
-      personId: null,
-      displayName: 'local operator',
-      roles: ['admin'],
-      surface: 'web',
-    };
-  }
+  if (claim.special === 'operator') return { ...operatorActor(), surface: 'web' };
   return resolveActor(deps.store, rolesFor(deps.config), claim, 'web');
 }
 

@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { type Demo, startDemo } from '../../src/demo/demo.ts';
 import { createLogger } from '../../src/log.ts';
 import { issueSignInLink } from '../../src/web/web-auth.ts';
+import { launchChromium } from '../support/browser.ts';
 import { screenshotPath } from '../support/screenshots.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
@@ -31,19 +32,7 @@ describe('the console in a browser', () => {
       dir: join(dir, 'demo'),
       databaseUrl: db.env.DATABASE_URL,
     });
-    // Playwright gives every launch a fresh, temporary profile (user data directory).
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1100, height: 1000 } })).newPage();
   }, 120_000);
   afterAll(async () => {

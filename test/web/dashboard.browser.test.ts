@@ -1,6 +1,7 @@
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSignInLink } from '../../src/web/web-auth.ts';
+import { launchChromium } from '../support/browser.ts';
 import { screenshotPath } from '../support/screenshots.ts';
 import { ADMIN, ADMIN_TOKEN, type DashboardEnv, startDashboardService } from './dashboard-fixture.ts';
 
@@ -14,19 +15,7 @@ describe('the dashboard in a browser', () => {
 
   beforeAll(async () => {
     env = await startDashboardService();
-    // Playwright gives every launch a fresh, temporary profile (user data directory).
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     page = await context.newPage();
     page.on('console', (message) => {
