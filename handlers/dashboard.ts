@@ -109,29 +109,23 @@ export async function dashboardSummary(
   }
   const now = ctx.now();
   const pool = ctx.store.pool;
-  const [apps, totals, findings, imports, savings, renewals] = await Promise.all([
+  const [apps, totals, findings, imports, savings, renewals, estimate] = await Promise.all([
     pool.query(
       `WITH latest AS (
          SELECT DISTINCT ON (sn.license_id) sn.license_id, sn.active
          FROM license_snapshots sn JOIN licenses l ON l.id = sn.license_id AND l.present
          ORDER BY sn.license_id, sn.taken_at DESC
-       ),
-       open_findings AS (
-         SELECT f.license_id, count(*)::int AS n FROM findings f
-         WHERE ${EFFECTIVE_STATUS('$1')} = 'open' AND f.license_id IS NOT NULL GROUP BY f.license_id
        )
        SELECT COALESCE(o.product, o.name) AS app, min(o.vendor) AS vendor, count(*)::int AS licenses,
          CASE WHEN bool_or(o.unlimited) THEN NULL ELSE sum(o.purchased)::int END AS purchased,
          sum(o.consumed_units)::int AS consumed,
          CASE WHEN count(lt.active) = 0 THEN NULL ELSE sum(lt.active)::int END AS active,
-         COALESCE(sum(f.n), 0)::int AS open_findings
+         array_agg(o.id) AS license_ids
        FROM license_overview o
        LEFT JOIN latest lt ON lt.license_id = o.id
-       LEFT JOIN open_findings f ON f.license_id = o.id
        WHERE o.present
        GROUP BY 1
        ORDER BY 1`,
-      [now],
     ),
     pool.query(
       `SELECT
@@ -150,12 +144,15 @@ export async function dashboardSummary(
             ORDER BY sn.license_id, sn.taken_at DESC) x) AS active`,
     ),
     pool.query(
-      `SELECT f.kind, f.currency, count(*)::int AS open, sum(f.seats)::int AS seats,
-         sum(f.savings) AS savings, count(*) FILTER (WHERE f.savings IS NULL)::int AS unpriced
+      // One pass over the open findings answers both questions: per kind and currency (the findings tiles) and per
+      // license (each app's open findings, added up below).
+      `SELECT GROUPING(f.license_id) = 0 AS per_license, f.license_id, f.kind, f.currency, count(*)::int AS open,
+         sum(f.seats)::int AS seats, sum(f.savings) AS savings,
+         count(*) FILTER (WHERE f.savings IS NULL)::int AS unpriced
        FROM findings f
        WHERE ${EFFECTIVE_STATUS('$1')} = 'open'
-       GROUP BY f.kind, f.currency
-       ORDER BY f.kind, f.currency NULLS LAST`,
+       GROUP BY GROUPING SETS ((f.kind, f.currency), (f.license_id))
+       ORDER BY per_license, f.kind, f.currency NULLS LAST`,
       [now],
     ),
     pool.query(
@@ -174,12 +171,12 @@ export async function dashboardSummary(
     ),
     savingsReport(ctx, {}),
     listRenewals(ctx, { days: renewalDays, limit: 100, offset: 0 }),
+    // The exact number of subscribers is a count over the largest table; the planner's estimate is instant and a
+    // dashboard tile needs no more. Small tables (estimate 0 before the first ANALYZE) are counted exactly below.
+    pool.query<{ n: number }>(
+      `SELECT GREATEST(reltuples, 0)::bigint::int AS n FROM pg_class WHERE oid = 'cloud_subscribers'::regclass`,
+    ),
   ]);
-  // The exact number of subscribers is a count over the largest table; the planner's estimate is instant and a
-  // dashboard tile needs no more. Small tables (estimate 0 before the first ANALYZE) are counted exactly.
-  const estimate = await pool.query<{ n: number }>(
-    `SELECT GREATEST(reltuples, 0)::bigint::int AS n FROM pg_class WHERE oid = 'cloud_subscribers'::regclass`,
-  );
   let subscribers = estimate.rows[0]?.n ?? 0;
   if (subscribers < COUNT_CAP) {
     subscribers = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cloud_subscribers`))
@@ -187,7 +184,14 @@ export async function dashboardSummary(
   }
 
   const kinds = new Map<string, FindingKindSummary>();
+  const openByLicense = new Map<string, number>();
+  let openFindings = 0;
   for (const r of findings.rows) {
+    if (r.per_license) {
+      if (r.license_id !== null) openByLicense.set(String(r.license_id), r.open);
+      continue;
+    }
+    openFindings += r.open;
     const k: FindingKindSummary = kinds.get(r.kind) ?? {
       kind: r.kind,
       open: 0,
@@ -249,7 +253,7 @@ export async function dashboardSummary(
       unlimitedLicenses: t.unlimited,
       subscribers,
       clearing: t.clearing,
-      openFindings: findings.rows.reduce((sum, r) => sum + r.open, 0),
+      openFindings,
     },
     apps: apps.rows.map((r): AppUtilization => {
       const purchased = r.purchased as number | null;
@@ -263,7 +267,10 @@ export async function dashboardSummary(
         utilization: purchased ? Math.round((r.consumed / purchased) * 10_000) / 10_000 : null,
         unused: purchased === null ? null : Math.max(purchased - r.consumed, 0),
         overage: purchased === null ? 0 : Math.max(r.consumed - purchased, 0),
-        openFindings: r.open_findings,
+        openFindings: (r.license_ids as (string | number)[]).reduce<number>(
+          (sum, id) => sum + (openByLicense.get(String(id)) ?? 0),
+          0,
+        ),
       };
     }),
     findings: [...kinds.values()],
