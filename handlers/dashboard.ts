@@ -169,7 +169,7 @@ export async function dashboardSummary(
                           ORDER BY r.started_at DESC, r.id DESC LIMIT 1) ok ON true
        ORDER BY s.source`,
     ),
-    savingsReport(ctx, {}),
+    savingsReport(ctx, { byKind: false }),
     listRenewals(ctx, { days: renewalDays, limit: 100, offset: 0 }),
     // The exact number of subscribers is a count over the largest table; the planner's estimate is instant and a
     // dashboard tile needs no more. Small tables (estimate 0 before the first ANALYZE) are counted exactly below.
