@@ -32,6 +32,7 @@ import {
 } from '../fakes/bot-connector-fake.ts';
 import { BOT_TOKEN, SIGNING_SECRET, SlackFake } from '../fakes/slack-fake.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
+import { postActivity, stopReplicas } from '../surfaces/teams-harness.ts';
 
 export const ADELE: TeamsUser = {
   id: '29:1adele-mri',
@@ -135,15 +136,7 @@ export async function startChatHarness(start = '2026-11-20T08:00:00Z'): Promise<
   };
   const replica = await startReplica(true, store);
 
-  const post = async (activity: object, url = replica.url) => {
-    const response = await fetch(`${url}/api/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(activity),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const post = (activity: object, url = replica.url) => postActivity(url, activity);
   // The app is installed in the team: its reference gives the service URL, bot and tenant for channel posts.
   const installed = await post(
     installActivity(connector, ADELE, conversation('channel', '19:team-general@thread.tacv2')),
@@ -192,13 +185,7 @@ export async function startChatHarness(start = '2026-11-20T08:00:00Z'): Promise<
       return deliverPendingNotifications({ store: from, client, settings: slackSettings, identity, log });
     },
     async stop() {
-      for (const r of replicas) {
-        await new Promise<void>((resolve) => {
-          r.server.close(() => resolve());
-          r.server.closeAllConnections();
-        });
-        await r.runner.stop();
-      }
+      await stopReplicas(replicas);
       for (const s of stores) await s.close();
       await connector.stop();
       await slack.stop();

@@ -11,7 +11,7 @@ import { policyOf, recomputeFindings } from '../../src/findings/recompute.ts';
 import { importSource } from '../../src/inventory/import-service.ts';
 import { DELIVERY_JOB } from '../../src/surfaces/slack/slack-surface.ts';
 import { GraphFake } from '../fakes/graph-fake.ts';
-import { contosoOrg, type GraphOrg, SKU, USER } from '../fakes/graph-fixtures.ts';
+import { SKU, USER } from '../fakes/graph-fixtures.ts';
 import {
   BOT_TOKEN,
   blockActionsPayload,
@@ -31,33 +31,17 @@ import {
   until,
   viewSubmissionPayload,
 } from '../fakes/slack-fake.ts';
+import { idleOrg } from '../support/idle-org.ts';
 
 const FORM = 'application/x-www-form-urlencoded' as const;
 const ASSIGN = /\/assignLicense$/;
 
 /** Contoso with Lee (E3, Power BI), Isaiah and Johanna (E5) unused for months: their seats are idle. */
-function idleOrg(): GraphOrg {
-  const org = contosoOrg();
-  for (const [id, at] of [
-    [USER.lee, '2026-08-01T09:00:00Z'],
-    [USER.isaiah, '2026-07-01T09:00:00Z'],
-    [USER.johanna, '2026-07-15T09:00:00Z'],
-  ] as const) {
-    const user = org.users.find((u) => u.id === id);
-    if (user) {
-      user.signInActivity = {
-        lastSignInDateTime: at,
-        lastSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
-        lastNonInteractiveSignInDateTime: null,
-        lastNonInteractiveSignInRequestId: null,
-        lastSuccessfulSignInDateTime: at,
-        lastSuccessfulSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
-      };
-    }
-    delete org.activity[id];
-  }
-  return org;
-}
+const IDLE = [
+  [USER.lee, '2026-08-01T09:00:00Z'],
+  [USER.isaiah, '2026-07-01T09:00:00Z'],
+  [USER.johanna, '2026-07-15T09:00:00Z'],
+] as const;
 
 describe('actions on Slack cards, through the vendor', () => {
   let env: SlackTestEnv;
@@ -65,7 +49,7 @@ describe('actions on Slack cards, through the vendor', () => {
   let messageSeq = 0;
 
   beforeAll(async () => {
-    graph = await new GraphFake({ org: idleOrg() }).start();
+    graph = await new GraphFake({ org: idleOrg(IDLE) }).start();
     env = await startSlackService({
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,

@@ -3,29 +3,13 @@
  * vendor calls answered by the Microsoft Graph fake and carried out by the action job, message edits (PUT) captured
  * by the Bot Connector fake, effects checked in the database.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setContract } from '../../handlers/contracts.ts';
-import { COMMANDS } from '../../handlers/registry.ts';
 import { operatorActor } from '../../handlers/types.ts';
-import { defineActionJobs } from '../../src/actions/jobs.ts';
-import { type Config, loadConfig } from '../../src/config/config.ts';
-import { policyOf, recomputeFindings } from '../../src/findings/recompute.ts';
-import { createHttpApp, listen } from '../../src/http/http-server.ts';
-import { Metrics } from '../../src/http/metrics.ts';
-import { importSource } from '../../src/inventory/import-service.ts';
-import { JobRunner } from '../../src/jobs/job-runner.ts';
-import { createLogger } from '../../src/log.ts';
 import type { Store } from '../../src/store/store.ts';
-import { startTeamsSurface } from '../../src/surfaces/teams/teams-surface.ts';
-import { clockAt, HOUR } from '../actions/support.ts';
 import {
   actionInvoke,
-  BotConnectorFake,
+  type BotConnectorFake,
   buttonsOf,
   cardOf,
   cardProblems,
@@ -34,34 +18,22 @@ import {
   messageActivity,
   type TeamsUser,
 } from '../fakes/bot-connector-fake.ts';
-import { GraphFake } from '../fakes/graph-fake.ts';
-import { contosoOrg, type GraphOrg, SKU, USER } from '../fakes/graph-fixtures.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
-
-const ADELE: TeamsUser = {
-  id: '29:1adele-mri',
-  aadObjectId: USER.adele,
-  name: 'Adele Vance',
-  email: 'adele.vance@example.com',
-};
-const NESTOR: TeamsUser = {
-  id: '29:1nestor-mri',
-  aadObjectId: USER.nestor,
-  name: 'Nestor Wilke',
-  email: 'nestor.wilke@example.com',
-};
-const ALEX: TeamsUser = {
-  id: '29:1alex-mri',
-  aadObjectId: USER.alex,
-  name: 'Alex Wilber',
-  email: 'alex.wilber@example.com',
-};
-const LEE: TeamsUser = {
-  id: '29:1lee-mri',
-  aadObjectId: USER.lee,
-  name: 'Lee Gu',
-  email: 'lee.gu@example.com',
-};
+import type { GraphFake } from '../fakes/graph-fake.ts';
+import { SKU, USER } from '../fakes/graph-fixtures.ts';
+import { idleOrg } from '../support/idle-org.ts';
+import {
+  ADELE,
+  ALEX,
+  type ContosoTeams,
+  LEE,
+  NESTOR,
+  postActivity,
+  startContosoTeams,
+  startTeamsReplica,
+  stopReplicas,
+  type TeamsReplica,
+  until,
+} from './teams-harness.ts';
 
 /** AAD object ids of 70 IT managers Seatkeeper knows only by their Teams id. */
 const BULK = Array.from(
@@ -74,112 +46,33 @@ const IT_CHANNEL = '19:it-alerts@thread.tacv2';
 const CARD = 'application/vnd.microsoft.card.adaptive';
 const ASSIGN = /\/assignLicense$/;
 
-/** Contoso with Lee (E3, Power BI), Isaiah and Johanna (E5) unused for months: their seats are idle. */
-function idleOrg(): GraphOrg {
-  const org = contosoOrg();
-  for (const [id, at] of [
-    [USER.lee, '2026-08-01T09:00:00Z'],
-    [USER.isaiah, '2026-07-01T09:00:00Z'],
-    [USER.johanna, '2026-07-15T09:00:00Z'],
-  ] as const) {
-    const user = org.users.find((u) => u.id === id);
-    if (user) {
-      user.signInActivity = {
-        lastSignInDateTime: at,
-        lastSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
-        lastNonInteractiveSignInDateTime: null,
-        lastNonInteractiveSignInRequestId: null,
-        lastSuccessfulSignInDateTime: at,
-        lastSuccessfulSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
-      };
-    }
-    delete org.activity[id];
-  }
-  return org;
-}
-
-/** Polls until `check` holds (no fixed sleeps). */
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('actions on Teams cards, through the vendor', () => {
-  let db: TestDatabase;
+  let contoso: ContosoTeams | undefined;
   let store: Store;
-  let config: Config;
   let graph: GraphFake;
   let connector: BotConnectorFake;
   let url: string;
   /** A second replica on the same database; only the first runs jobs. */
   let otherUrl: string;
-  const replicas: { server: Server; runner: JobRunner }[] = [];
-
-  /** One replica: an HTTP server with the Teams surface (and, when `runJobs`, the action jobs). */
-  async function startReplica(runJobs: boolean) {
-    const log = createLogger('silent');
-    const runner = new JobRunner({ store, log, pollSeconds: 1 });
-    defineActionJobs(runner, { store, config, log, now: clock.now });
-    const app = createHttpApp({ store, metrics: new Metrics(), log, jobsRunning: () => runner.isRunning });
-    startTeamsSurface({
-      config,
-      store,
-      log,
-      app,
-      jobs: runner,
-      settings: { TEAMS_CHANNELS: `it=${IT_CHANNEL}` },
-      commands: COMMANDS,
-      now: clock.now,
-    });
-    if (runJobs) await runner.start();
-    const server = await listen(app, 0, '127.0.0.1');
-    replicas.push({ server, runner });
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-  }
-  const clock = clockAt('2026-11-20T07:00:00Z');
+  const replicas: TeamsReplica[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    store = await db.open();
-    graph = await new GraphFake({ org: idleOrg() }).start();
-    connector = await new BotConnectorFake().start();
-    for (const user of [ADELE, NESTOR, ALEX, LEE]) connector.members.set(user.id, user);
-    const rolesFile = join(mkdtempSync(join(tmpdir(), 'sk-teams-actions-')), 'roles.json');
-    writeFileSync(
-      rolesFile,
-      JSON.stringify({
+    // Lee (E3, Power BI), Isaiah and Johanna (E5) unused for months: their seats are idle.
+    contoso = await startContosoTeams({
+      org: idleOrg([
+        [USER.lee, '2026-08-01T09:00:00Z'],
+        [USER.isaiah, '2026-07-01T09:00:00Z'],
+        [USER.johanna, '2026-07-15T09:00:00Z'],
+      ]),
+      members: [ADELE, NESTOR, ALEX, LEE],
+      roles: {
         'it-manager': [ADELE.email, NESTOR.email, ...BULK.map((aad) => `teams:${aad}`)],
         helpdesk: [ALEX.email],
-      }),
-    );
-    config = loadConfig({
-      ...db.env,
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'test',
-      M365_TENANT_ID: graph.org.tenantId,
-      M365_CLIENT_ID: graph.clientId,
-      M365_CLIENT_SECRET: graph.clientSecret,
-      GRAPH_BASE_URL: graph.url,
-      MS_LOGIN_URL: graph.url,
-      SEATKEEPER_IDLE_GRACE_DAYS: '0',
-      SEATKEEPER_ROLES_FILE: rolesFile,
+      },
     });
-    await importSource(store, config, 'm365', { trigger: 'test', now: clock.now });
-    clock.advance(HOUR);
-    await store.pool.query(
-      `UPDATE licenses SET unit_price = 10, currency = 'EUR', billing_period = 'monthly' WHERE sku = 'POWER_BI_PRO'`,
-    );
-    const client = await store.pool.connect();
-    try {
-      await recomputeFindings(client, policyOf(config), clock.now());
-    } finally {
-      client.release();
-    }
+    ({ store, graph, connector } = contoso);
     const contract = await setContract(
-      { store, config, actor: operatorActor(), now: clock.now },
+      { store, config: contoso.config, actor: operatorActor(), now: contoso.clock.now },
       {
         sku: 'ENTERPRISEPACK',
         unitPrice: '20',
@@ -200,35 +93,22 @@ describe('actions on Teams cards, through the vendor', () => {
       [BULK],
     );
 
-    const first = await startReplica(true);
-    url = first.url;
-    otherUrl = (await startReplica(false)).url;
+    for (const runJobs of [true, false])
+      replicas.push(await startTeamsReplica(contoso, `it=${IT_CHANNEL}`, runJobs));
+    url = replicas[0]?.url ?? '';
+    otherUrl = replicas[1]?.url ?? '';
   }, 120_000);
   afterAll(async () => {
-    for (const replica of replicas) {
-      await new Promise<void>((resolve) => {
-        replica.server.close(() => resolve());
-        replica.server.closeAllConnections();
-      });
-      await replica.runner.stop();
-    }
-    await connector?.stop();
-    await graph?.stop();
-    await db?.drop();
+    await stopReplicas(replicas);
+    await contoso?.connector.stop();
+    await contoso?.graph.stop();
+    await contoso?.db.drop();
   });
   afterEach(() => {
     expect(connector.rejected.splice(0)).toEqual([]);
   });
 
-  async function post(activity: object, to = url): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${to}/api/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(activity),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const post = (activity: object, to = url) => postActivity(to, activity);
 
   type Conversation = ReturnType<typeof conversation>;
   type Button = { verb: string; data: Record<string, unknown> };

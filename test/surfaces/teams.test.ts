@@ -4,32 +4,11 @@
  * activities' service URL), vendor removals by the Graph fake.
  */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../handlers/registry.ts';
-import { defineActionJobs } from '../../src/actions/jobs.ts';
-import { type Config, loadConfig } from '../../src/config/config.ts';
-import { policyOf, recomputeFindings } from '../../src/findings/recompute.ts';
-import { createHttpApp, listen } from '../../src/http/http-server.ts';
-import { Metrics } from '../../src/http/metrics.ts';
-import { importSource } from '../../src/inventory/import-service.ts';
-import { JobRunner } from '../../src/jobs/job-runner.ts';
-import { createLogger } from '../../src/log.ts';
-import type { Store } from '../../src/store/store.ts';
-import {
-  startTeamsSurface,
-  TEAMS_NOTIFICATIONS_JOB,
-  type TeamsSurface,
-} from '../../src/surfaces/teams/teams-surface.ts';
-import { clockAt, HOUR } from '../actions/support.ts';
+import { TEAMS_NOTIFICATIONS_JOB } from '../../src/surfaces/teams/teams-surface.ts';
 import {
   actionInvoke,
   BOT,
-  BotConnectorFake,
   buttonsOf,
   cardOf,
   cardProblems,
@@ -40,181 +19,61 @@ import {
   searchInvoke,
   type TeamsUser,
 } from '../fakes/bot-connector-fake.ts';
-import { GraphFake } from '../fakes/graph-fake.ts';
-import { contosoOrg, type GraphOrg, SKU, USER } from '../fakes/graph-fixtures.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
-
-/** Contoso's people as Teams users (their AAD object ids are their Graph ids). */
-const ADELE: TeamsUser = {
-  id: '29:1adele-mri',
-  aadObjectId: USER.adele,
-  name: 'Adele Vance',
-  email: 'adele.vance@example.com',
-};
-const ALEX: TeamsUser = {
-  id: '29:1alex-mri',
-  aadObjectId: USER.alex,
-  name: 'Alex Wilber',
-  email: 'alex.wilber@example.com',
-};
-const LEE: TeamsUser = {
-  id: '29:1lee-mri',
-  aadObjectId: USER.lee,
-  name: 'Lee Gu',
-  email: 'lee.gu@example.com',
-};
-const NESTOR: TeamsUser = {
-  id: '29:1nestor-mri',
-  aadObjectId: USER.nestor,
-  name: 'Nestor Wilke',
-  email: 'nestor.wilke@example.com',
-};
+import { SKU, USER } from '../fakes/graph-fixtures.ts';
+import { idleOrg } from '../support/idle-org.ts';
+import {
+  ADELE,
+  ALEX,
+  type ContosoTeams,
+  LEE,
+  NESTOR,
+  postActivity,
+  startContosoTeams,
+  startTeamsReplica,
+  stopReplicas,
+  type TeamsReplica,
+  until,
+} from './teams-harness.ts';
 
 /** The Teams channels notifications go to, by the names notification targets use. */
 const CHANNELS = { it: '19:it-alerts@thread.tacv2', digest: '19:weekly-digest@thread.tacv2' };
 
-function idleOrg(): GraphOrg {
-  const org = contosoOrg();
-  const lee = org.users.find((u) => u.id === USER.lee);
-  if (lee) {
-    lee.signInActivity = {
-      lastSignInDateTime: '2026-08-01T09:00:00Z',
-      lastSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
-      lastNonInteractiveSignInDateTime: null,
-      lastNonInteractiveSignInRequestId: null,
-      lastSuccessfulSignInDateTime: '2026-08-01T09:00:00Z',
-      lastSuccessfulSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
-    };
-  }
-  delete org.activity[USER.lee];
-  return org;
-}
-
-/** One replica: an HTTP server with the Teams surface on the shared database. */
-interface Replica {
-  url: string;
-  surface: TeamsSurface;
-  runner: JobRunner;
-  server: Server;
-}
-
-interface TeamsHarness {
-  db: TestDatabase;
-  store: Store;
-  config: Config;
-  graph: GraphFake;
-  connector: BotConnectorFake;
-  clock: ReturnType<typeof clockAt>;
-  replica: Replica;
+interface TeamsHarness extends ContosoTeams {
+  replica: TeamsReplica;
   /** Another replica on the same database (its job runner is not started). */
-  addReplica(): Promise<Replica>;
+  addReplica(): Promise<TeamsReplica>;
   /** POSTs an activity to `/api/messages`; resolves with the HTTP status and the parsed body. */
   post(activity: object, url?: string): Promise<{ status: number; body: unknown }>;
   stop(): Promise<void>;
 }
 
+/** Contoso with Lee's seats idle, Adele an IT manager and Alex on the help desk, and one replica running jobs. */
 async function startTeamsHarness(): Promise<TeamsHarness> {
-  const clock = clockAt('2026-11-20T07:00:00Z');
-  const db = await createTestDatabase();
-  const store = await db.open();
-  const graph = await new GraphFake({ org: idleOrg() }).start();
-  const connector = await new BotConnectorFake().start();
-  for (const user of [ADELE, ALEX, LEE, NESTOR]) connector.members.set(user.id, user);
-  const rolesFile = join(mkdtempSync(join(tmpdir(), 'sk-teams-')), 'roles.json');
-  writeFileSync(rolesFile, JSON.stringify({ 'it-manager': [ADELE.email], helpdesk: [ALEX.email] }));
-  const config = loadConfig({
-    ...db.env,
-    LOG_LEVEL: 'silent',
-    NODE_ENV: 'test',
-    M365_TENANT_ID: graph.org.tenantId,
-    M365_CLIENT_ID: graph.clientId,
-    M365_CLIENT_SECRET: graph.clientSecret,
-    GRAPH_BASE_URL: graph.url,
-    MS_LOGIN_URL: graph.url,
-    SEATKEEPER_IDLE_GRACE_DAYS: '0',
-    SEATKEEPER_ROLES_FILE: rolesFile,
+  const contoso = await startContosoTeams({
+    org: idleOrg([[USER.lee, '2026-08-01T09:00:00Z']]),
+    members: [ADELE, ALEX, LEE, NESTOR],
+    roles: { 'it-manager': [ADELE.email], helpdesk: [ALEX.email] },
   });
-  await importSource(store, config, 'm365', { trigger: 'test', now: clock.now });
-  clock.advance(HOUR);
-  await store.pool.query(
-    `UPDATE licenses SET unit_price = 10, currency = 'EUR', billing_period = 'monthly' WHERE sku = 'POWER_BI_PRO'`,
-  );
-  const client = await store.pool.connect();
-  try {
-    await recomputeFindings(client, policyOf(config), clock.now());
-  } finally {
-    client.release();
-  }
-
-  const log = createLogger('silent');
-  const replicas: Replica[] = [];
-  const startReplica = async (runJobs: boolean): Promise<Replica> => {
-    const runner = new JobRunner({ store, log, pollSeconds: 1 });
-    defineActionJobs(runner, { store, config, log, now: clock.now });
-    const app = createHttpApp({ store, metrics: new Metrics(), log, jobsRunning: () => runner.isRunning });
-    const surface = startTeamsSurface({
-      config,
-      store,
-      log,
-      app,
-      jobs: runner,
-      settings: { TEAMS_CHANNELS: `it=${CHANNELS.it},digest=${CHANNELS.digest}` },
-      commands: COMMANDS,
-      now: clock.now,
-    });
-    if (runJobs) await runner.start();
-    const server = await listen(app, 0, '127.0.0.1');
-    const replica = {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      surface,
-      runner,
-      server,
-    };
+  const replicas: TeamsReplica[] = [];
+  const startReplica = async (runJobs: boolean): Promise<TeamsReplica> => {
+    const replica = await startTeamsReplica(contoso, `it=${CHANNELS.it},digest=${CHANNELS.digest}`, runJobs);
     replicas.push(replica);
     return replica;
   };
   const replica = await startReplica(true);
 
   return {
-    db,
-    store,
-    config,
-    graph,
-    connector,
-    clock,
+    ...contoso,
     replica,
     addReplica: () => startReplica(false),
-    async post(activity, url = replica.url) {
-      const response = await fetch(`${url}/api/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(activity),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
-    },
+    post: (activity, url = replica.url) => postActivity(url, activity),
     async stop() {
-      for (const r of replicas) {
-        await new Promise<void>((resolve) => {
-          r.server.close(() => resolve());
-          r.server.closeAllConnections();
-        });
-        await r.runner.stop();
-      }
-      await connector.stop();
-      await graph.stop();
-      await db.drop();
+      await stopReplicas(replicas);
+      await contoso.connector.stop();
+      await contoso.graph.stop();
+      await contoso.db.drop();
     },
   };
-}
-
-/** Polls until `check` holds (no fixed sleeps). */
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 // ─── the tests ─────────────────────────────────────────────────────────────────────────────────────────────────
