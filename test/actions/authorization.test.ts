@@ -13,10 +13,11 @@ import {
   undoReclaim,
 } from '../../handlers/reclaim.ts';
 import type { Actor, HandlerContext, Result, Role } from '../../handlers/types.ts';
-import { type Config, loadConfig } from '../../src/config/config.ts';
+import type { Config } from '../../src/config/config.ts';
 import { importSource } from '../../src/inventory/import-service.ts';
 import type { Store } from '../../src/store/store.ts';
 import { GraphFake } from '../fakes/graph-fake.ts';
+import { graphConfig } from '../support/graph-env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 import { actor, clockAt, contextFor, count, personActor, value } from './support.ts';
 
@@ -78,16 +79,7 @@ describe('authorization of the seat verbs, role by role', () => {
     db = await createTestDatabase();
     store = await db.open();
     fake = await new GraphFake().start();
-    config = loadConfig({
-      ...db.env,
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'test',
-      M365_TENANT_ID: fake.org.tenantId,
-      M365_CLIENT_ID: fake.clientId,
-      M365_CLIENT_SECRET: fake.clientSecret,
-      GRAPH_BASE_URL: fake.url,
-      MS_LOGIN_URL: fake.url,
-    });
+    config = graphConfig(db, fake);
     await importSource(store, config, 'm365', { trigger: 'test', now: clock.now });
     const it = contextFor(store, config, actor('it.lead@example.com', ['it-manager']), clock.now);
     const [asked] = value(

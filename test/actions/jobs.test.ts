@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestReclaim } from '../../handlers/reclaim.ts';
 import { ACTION_RUN_JOB, defineActionJobs, runActionTick } from '../../src/actions/jobs.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { importSource } from '../../src/inventory/import-service.ts';
 import { JobRunner } from '../../src/jobs/job-runner.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Store } from '../../src/store/store.ts';
 import { GraphFake } from '../fakes/graph-fake.ts';
 import { SKU, USER } from '../fakes/graph-fixtures.ts';
+import { graphConfig } from '../support/graph-env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 import { actor, auditOf, clockAt, contextFor, HOUR, value } from './support.ts';
 
@@ -39,16 +39,7 @@ describe('the action jobs on the job runner', () => {
     const storeA = await db.open();
     const storeB = await db.open();
     fake = await new GraphFake().start();
-    const config = loadConfig({
-      ...db.env,
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'test',
-      M365_TENANT_ID: fake.org.tenantId,
-      M365_CLIENT_ID: fake.clientId,
-      M365_CLIENT_SECRET: fake.clientSecret,
-      GRAPH_BASE_URL: fake.url,
-      MS_LOGIN_URL: fake.url,
-    });
+    const config = graphConfig(db, fake);
     await importSource(storeA, config, 'm365', { trigger: 'test', now: clock.now });
     const it = contextFor(storeA, config, actor('it.lead@example.com', ['it-manager']), clock.now);
     const [queued] = value(await requestReclaim(it, { sku: 'POWER_BI_PRO', email: 'lee.gu@example.com' }));

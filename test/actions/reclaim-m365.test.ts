@@ -12,12 +12,13 @@ import type { HandlerContext } from '../../handlers/types.ts';
 import { runActionTick } from '../../src/actions/jobs.ts';
 import { deliverNotifications } from '../../src/actions/notifier.ts';
 import { performAction } from '../../src/actions/perform.ts';
-import { type Config, loadConfig } from '../../src/config/config.ts';
+import type { Config } from '../../src/config/config.ts';
 import { policyOf, recomputeFindings } from '../../src/findings/recompute.ts';
 import { importSource } from '../../src/inventory/import-service.ts';
 import type { Store } from '../../src/store/store.ts';
 import { GraphFake, outage } from '../fakes/graph-fake.ts';
 import { contosoOrg, type GraphOrg, type GraphSignInActivity, SKU, USER } from '../fakes/graph-fixtures.ts';
+import { graphConfig } from '../support/graph-env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 import {
   actor,
@@ -105,15 +106,7 @@ describe('reclaiming Microsoft 365 seats through Graph', () => {
     db = await createTestDatabase();
     store = await db.open();
     fake = await new GraphFake({ org: idleOrg() }).start();
-    config = loadConfig({
-      ...db.env,
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'test',
-      M365_TENANT_ID: fake.org.tenantId,
-      M365_CLIENT_ID: fake.clientId,
-      M365_CLIENT_SECRET: fake.clientSecret,
-      GRAPH_BASE_URL: fake.url,
-      MS_LOGIN_URL: fake.url,
+    config = graphConfig(db, fake, {
       SEATKEEPER_IDLE_GRACE_DAYS: '0',
     });
     await importAndRecompute();

@@ -13,6 +13,7 @@ import type { Store } from '../../src/store/store.ts';
 import { GraphFake, outage, throttled } from '../fakes/graph-fake.ts';
 import { generatedOrg, generatedUserId, SKU, USER } from '../fakes/graph-fixtures.ts';
 import { account, fixtureConnector, subscription } from '../support/fixture-connector.ts';
+import { graphConfig } from '../support/graph-env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
 const USERS = /^\/v1\.0\/users$/;
@@ -48,18 +49,7 @@ describe('Microsoft 365 connector against the Graph fake', () => {
     );
   const importM365 = (c: Connector = connector()) =>
     runImport(store, c, { trigger: 'test', persons: true, minEntitlementDays: 90, now: () => clock });
-  const configFor = (over: Record<string, string> = {}) =>
-    loadConfig({
-      ...db.env,
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'test',
-      M365_TENANT_ID: fake.org.tenantId,
-      M365_CLIENT_ID: fake.clientId,
-      M365_CLIENT_SECRET: fake.clientSecret,
-      GRAPH_BASE_URL: fake.url,
-      MS_LOGIN_URL: fake.url,
-      ...over,
-    });
+  const configFor = (over: Record<string, string> = {}) => graphConfig(db, fake, over);
 
   async function startFake(created: GraphFake = new GraphFake()) {
     await fake?.stop();

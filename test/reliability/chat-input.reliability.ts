@@ -24,6 +24,7 @@ import {
   USERS,
   until,
 } from '../fakes/slack-fake.ts';
+import { graphEnv } from '../support/graph-env.ts';
 import { record } from './figures.ts';
 import { SEED, token } from './fuzz-kit.ts';
 
@@ -50,11 +51,7 @@ describe('bad and forged chat input against the running service', () => {
     env = await startSlackService({
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      M365_TENANT_ID: graph.org.tenantId,
-      M365_CLIENT_ID: graph.clientId,
-      M365_CLIENT_SECRET: graph.clientSecret,
-      GRAPH_BASE_URL: graph.url,
-      MS_LOGIN_URL: graph.url,
+      ...graphEnv(graph),
       SEATKEEPER_IDLE_GRACE_DAYS: '0',
     });
     await importSource(env.service.store, env.config, 'm365', { trigger: 'test' });

@@ -6,11 +6,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createM365Connector, type M365ConnectorOptions } from '../../connectors/m365-connector.ts';
-import { type Config, loadConfig } from '../../src/config/config.ts';
+import type { Config } from '../../src/config/config.ts';
 import { ImportFailedError, runImport } from '../../src/inventory/import-pipeline.ts';
 import { importSource } from '../../src/inventory/import-service.ts';
 import type { Store } from '../../src/store/store.ts';
 import { GraphFake, outage, throttled } from '../fakes/graph-fake.ts';
+import { graphConfig } from '../support/graph-env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 import { record } from './figures.ts';
 import {
@@ -172,16 +173,7 @@ describe('imports under vendor faults', () => {
     db = await createTestDatabase();
     store = await db.open();
     fake = await new GraphFake().start();
-    config = loadConfig({
-      ...db.env,
-      LOG_LEVEL: 'silent',
-      NODE_ENV: 'test',
-      M365_TENANT_ID: fake.org.tenantId,
-      M365_CLIENT_ID: fake.clientId,
-      M365_CLIENT_SECRET: fake.clientSecret,
-      GRAPH_BASE_URL: fake.url,
-      MS_LOGIN_URL: fake.url,
-    });
+    config = graphConfig(db, fake);
   });
   afterEach(async () => {
     await fake?.stop();

@@ -31,6 +31,7 @@ import {
   until,
   viewSubmissionPayload,
 } from '../fakes/slack-fake.ts';
+import { graphEnv } from '../support/graph-env.ts';
 import { idleOrg } from '../support/idle-org.ts';
 
 const FORM = 'application/x-www-form-urlencoded' as const;
@@ -53,11 +54,7 @@ describe('actions on Slack cards, through the vendor', () => {
     env = await startSlackService({
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      M365_TENANT_ID: graph.org.tenantId,
-      M365_CLIENT_ID: graph.clientId,
-      M365_CLIENT_SECRET: graph.clientSecret,
-      GRAPH_BASE_URL: graph.url,
-      MS_LOGIN_URL: graph.url,
+      ...graphEnv(graph),
       SEATKEEPER_IDLE_GRACE_DAYS: '0',
       // Notifications go out when a test enqueues their delivery, not on the clock.
       SLACK_DELIVERY_INTERVAL: '1 day',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMANDS } from '../../handlers/registry.ts';
 import { defineActionJobs } from '../../src/actions/jobs.ts';
-import { type Config, loadConfig } from '../../src/config/config.ts';
+import type { Config } from '../../src/config/config.ts';
 import { policyOf, recomputeFindings } from '../../src/findings/recompute.ts';
 import { createHttpApp, listen } from '../../src/http/http-server.ts';
 import { Metrics } from '../../src/http/metrics.ts';
@@ -23,6 +23,7 @@ import { clockAt, HOUR } from '../actions/support.ts';
 import { BotConnectorFake, type TeamsUser } from '../fakes/bot-connector-fake.ts';
 import { GraphFake } from '../fakes/graph-fake.ts';
 import { type GraphOrg, USER } from '../fakes/graph-fixtures.ts';
+import { graphConfig } from '../support/graph-env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
 /** Contoso's people as Teams users (their AAD object ids are their Graph ids). */
@@ -79,15 +80,7 @@ export async function startContosoTeams(options: {
   for (const user of options.members) connector.members.set(user.id, user);
   const rolesFile = join(mkdtempSync(join(tmpdir(), 'sk-teams-')), 'roles.json');
   writeFileSync(rolesFile, JSON.stringify(options.roles));
-  const config = loadConfig({
-    ...db.env,
-    LOG_LEVEL: 'silent',
-    NODE_ENV: 'test',
-    M365_TENANT_ID: graph.org.tenantId,
-    M365_CLIENT_ID: graph.clientId,
-    M365_CLIENT_SECRET: graph.clientSecret,
-    GRAPH_BASE_URL: graph.url,
-    MS_LOGIN_URL: graph.url,
+  const config = graphConfig(db, graph, {
     SEATKEEPER_IDLE_GRACE_DAYS: '0',
     SEATKEEPER_ROLES_FILE: rolesFile,
   });
