@@ -95,7 +95,9 @@ renewals AS (
       lv.consumed_units,
       COALESCE(lv.commit_floor, 0)) AS recommended,
     (SELECT count(*)::int FROM findings f
-     WHERE f.license_id = lv.id AND f.kind = 'idle' AND ${EFFECTIVE_STATUS('$1::timestamptz')} = 'open') AS idle_seats,
+     -- status <> 'resolved' adds nothing to the effective status but lets findings_open_idx find the rows.
+     WHERE f.license_id = lv.id AND f.kind = 'idle' AND f.status <> 'resolved'
+       AND ${EFFECTIVE_STATUS('$1::timestamptz')} = 'open') AS idle_seats,
     b.id AS budget_id, b.fiscal_year AS budget_year, b.amount AS budget_amount, b.currency AS budget_currency,
     b.committed AS budget_committed, b.amount - b.committed AS budget_remaining,
     -- The part of the committed spend that is this license's current term (renewing replaces it).
