@@ -17,8 +17,9 @@ import { policyOf, recomputeFindings } from '../../src/findings/recompute.ts';
 import { importSource } from '../../src/inventory/import-service.ts';
 import type { Store } from '../../src/store/store.ts';
 import { GraphFake, outage } from '../fakes/graph-fake.ts';
-import { contosoOrg, type GraphOrg, type GraphSignInActivity, SKU, USER } from '../fakes/graph-fixtures.ts';
+import { SKU, USER } from '../fakes/graph-fixtures.ts';
 import { graphConfig } from '../support/graph-env.ts';
+import { idleOrg } from '../support/idle-org.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 import {
   actor,
@@ -36,33 +37,14 @@ import {
 const ASSIGN = /\/assignLicense$/;
 const IT = actor('it.lead@example.com', ['it-manager']);
 
-function signedIn(at: string): GraphSignInActivity {
-  return {
-    lastSignInDateTime: at,
-    lastSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
-    lastNonInteractiveSignInDateTime: null,
-    lastNonInteractiveSignInRequestId: null,
-    lastSuccessfulSignInDateTime: at,
-    lastSuccessfulSignInRequestId: 'c1d3e9a0-52f1-4f0e-8d2b-1b4d7f0e9a01',
-  };
-}
-
 /**
  * Contoso, with Lee (E3 and Power BI, both direct) last seen in August and Isaiah (E5) in July: their seats are idle.
  * Johanna's E5 is idle too (October). Diego's E3 comes from a group; Grady's account is disabled (departed).
  */
-function idleOrg(): GraphOrg {
-  const org = contosoOrg();
-  for (const [id, at] of [
-    [USER.lee, '2026-08-01T09:00:00Z'],
-    [USER.isaiah, '2026-07-01T09:00:00Z'],
-  ] as const) {
-    const user = org.users.find((u) => u.id === id);
-    if (user) user.signInActivity = signedIn(at);
-    delete org.activity[id];
-  }
-  return org;
-}
+const IDLE = [
+  [USER.lee, '2026-08-01T09:00:00Z'],
+  [USER.isaiah, '2026-07-01T09:00:00Z'],
+] as const;
 
 describe('reclaiming Microsoft 365 seats through Graph', () => {
   let db: TestDatabase;
@@ -105,7 +87,7 @@ describe('reclaiming Microsoft 365 seats through Graph', () => {
     clock = clockAt('2026-11-20T07:00:00Z');
     db = await createTestDatabase();
     store = await db.open();
-    fake = await new GraphFake({ org: idleOrg() }).start();
+    fake = await new GraphFake({ org: idleOrg(IDLE) }).start();
     config = graphConfig(db, fake, {
       SEATKEEPER_IDLE_GRACE_DAYS: '0',
     });

@@ -18,18 +18,10 @@ import {
   conversation,
   messageActivity,
 } from '../fakes/bot-connector-fake.ts';
+import { until } from '../surfaces/teams-harness.ts';
 
 const eur = (amount: number) =>
   amount.toLocaleString('en', { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 });
-
-/** Polls until `check` holds (no fixed sleeps). */
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('the weekly digest in Teams', () => {
   let h: ChatHarness;

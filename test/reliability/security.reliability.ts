@@ -4,7 +4,6 @@
  * audit (as far as this machine's registry allows).
  */
 import { spawnSync } from 'node:child_process';
-import { createSign, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BotConnectorFake,
@@ -14,6 +13,7 @@ import {
 } from '../fakes/bot-connector-fake.ts';
 import { GraphFake } from '../fakes/graph-fake.ts';
 import { SlackFake, slackSignature, slashCommandBody, USERS } from '../fakes/slack-fake.ts';
+import { forgedToken } from '../support/forged-token.ts';
 import { type RunningService, startServiceProcess } from '../support/processes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 import { record } from './figures.ts';
@@ -115,21 +115,6 @@ const VETTED: { file: string; expression: string; why: string }[] = [
     why: 'the export statement built above from the same vetted fragments',
   },
 ];
-
-/** An RS256 JWT signed with a key of our own: well-formed, but no Microsoft key signed it. */
-function forgedToken(audience: string): string {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${encode({ alg: 'RS256', typ: 'JWT', kid: 'forged' })}.${encode({
-    aud: audience,
-    iss: 'https://api.botframework.com',
-    serviceurl: 'https://smba.trafficmanager.net/emea/',
-    nbf: now - 60,
-    exp: now + 3600,
-  })}`;
-  return `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(privateKey).toString('base64url')}`;
-}
 
 describe('security checks against the service process', () => {
   let db: TestDatabase;

@@ -26,31 +26,21 @@ import { type GraphOrg, USER } from '../fakes/graph-fixtures.ts';
 import { graphConfig } from '../support/graph-env.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
-/** Contoso's people as Teams users (their AAD object ids are their Graph ids). */
-export const ADELE: TeamsUser = {
-  id: '29:1adele-mri',
-  aadObjectId: USER.adele,
-  name: 'Adele Vance',
-  email: 'adele.vance@example.com',
-};
-export const ALEX: TeamsUser = {
-  id: '29:1alex-mri',
-  aadObjectId: USER.alex,
-  name: 'Alex Wilber',
-  email: 'alex.wilber@example.com',
-};
-export const LEE: TeamsUser = {
-  id: '29:1lee-mri',
-  aadObjectId: USER.lee,
-  name: 'Lee Gu',
-  email: 'lee.gu@example.com',
-};
-export const NESTOR: TeamsUser = {
-  id: '29:1nestor-mri',
-  aadObjectId: USER.nestor,
-  name: 'Nestor Wilke',
-  email: 'nestor.wilke@example.com',
-};
+/** A Contoso person as a Teams user (the AAD object id is the Graph id). */
+function contosoUser(key: keyof typeof USER, name: string): TeamsUser {
+  return {
+    id: `29:1${key}-mri`,
+    aadObjectId: USER[key],
+    name,
+    email: `${name.toLowerCase().replace(' ', '.')}@example.com`,
+  };
+}
+
+/** Contoso's people as Teams users. */
+export const ADELE = contosoUser('adele', 'Adele Vance');
+export const ALEX = contosoUser('alex', 'Alex Wilber');
+export const LEE = contosoUser('lee', 'Lee Gu');
+export const NESTOR = contosoUser('nestor', 'Nestor Wilke');
 
 /** Contoso imported from the Graph fake into a fresh database, with findings computed an hour later. */
 export interface ContosoTeams {

@@ -1,8 +1,3 @@
-/**
- * The Teams endpoint in the real service process (`seatkeeper start`): mounted by the service, authentication off
- * only without an app id outside production, JWT-checked with one, and refused in production without one.
- */
-import { createSign, generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   BotConnectorFake,
@@ -12,6 +7,7 @@ import {
   messageActivity,
   type TeamsUser,
 } from '../fakes/bot-connector-fake.ts';
+import { forgedToken } from '../support/forged-token.ts';
 import { type RunningService, startServiceProcess } from '../support/processes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
@@ -25,22 +21,6 @@ const ANA: TeamsUser = {
   name: 'Ana Lopez',
   email: 'ana@example.com',
 };
-
-/** An RS256 JWT signed with a key of our own: well-formed, but no Microsoft key signed it. */
-function forgedToken(audience: string): string {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${encode({ alg: 'RS256', typ: 'JWT', kid: 'forged' })}.${encode({
-    aud: audience,
-    iss: 'https://api.botframework.com',
-    serviceurl: 'https://smba.trafficmanager.net/emea/',
-    nbf: now - 60,
-    exp: now + 3600,
-  })}`;
-  const signature = createSign('RSA-SHA256').update(unsigned).sign(privateKey).toString('base64url');
-  return `${unsigned}.${signature}`;
-}
 
 describe('the Teams endpoint in the service process', () => {
   let db: TestDatabase;
