@@ -86,6 +86,34 @@ describe('bad and forged chat input against the running service', () => {
       (l) => /"level":50/.test(l) && /request failed|turn failed|failed unexpectedly/.test(l),
     );
 
+  /** Records a fuzz run's figures: unclear answers and any change to the protected state since `before`. */
+  async function settle(
+    target: string,
+    runs: number,
+    before: Awaited<ReturnType<typeof protectedState>>,
+    failuresBefore: number,
+    unclearAnswers = 0,
+  ) {
+    const after = await protectedState();
+    const unexpected = unexpectedFailures().slice(failuresBefore);
+    const escalations = Object.values(after).reduce(
+      (n, v, i) => n + Math.abs(v - (Object.values(before)[i] ?? 0)),
+      0,
+    );
+    record({ kind: 'fuzz', target, runs, unclear: unexpected.length + unclearAnswers, escalations });
+    return { after, unexpected };
+  }
+
+  /** Nothing failed unexpectedly, nothing protected changed, and the service still serves. */
+  async function expectHeld(
+    settled: Awaited<ReturnType<typeof settle>>,
+    before: Awaited<ReturnType<typeof protectedState>>,
+  ) {
+    expect(settled.unexpected).toEqual([]);
+    expect(settled.after).toEqual(before);
+    expect((await fetch(`${env.baseUrl}/healthz`)).status).toBe(200);
+  }
+
   it('answers generated /license text from every unprivileged user, and the service keeps serving', async () => {
     const before = await protectedState();
     const failuresBefore = unexpectedFailures().length;
@@ -117,22 +145,13 @@ describe('bad and forged chat input against the running service', () => {
     };
     await until(async () => unanswered().length === 0, 60_000).catch(() => undefined);
     expect(unanswered()).toEqual([]);
-    const after = await protectedState();
-    const unexpected = unexpectedFailures().slice(failuresBefore);
-    const escalations = Object.values(after).reduce(
-      (n, v, i) => n + Math.abs(v - (Object.values(before)[i] ?? 0)),
-      0,
-    );
-    record({
-      kind: 'fuzz',
-      target: 'Slack /license text (signed requests to /slack/events)',
+    const settled = await settle(
+      'Slack /license text (signed requests to /slack/events)',
       runs,
-      unclear: unexpected.length,
-      escalations,
-    });
-    expect(unexpected).toEqual([]);
-    expect(after).toEqual(before);
-    expect((await fetch(`${env.baseUrl}/healthz`)).status).toBe(200);
+      before,
+      failuresBefore,
+    );
+    await expectHeld(settled, before);
   });
 
   it('answers generated and rewritten button values without acting beyond the clicking user’s role', async () => {
@@ -187,22 +206,13 @@ describe('bad and forged chat input against the running service', () => {
     );
     // The clicks are acknowledged at once and carried out after; wait until they have all been answered.
     await until(async () => env.fake.callsOf('respond').length >= runs, 60_000).catch(() => undefined);
-    const after = await protectedState();
-    const unexpected = unexpectedFailures().slice(failuresBefore);
-    const escalations = Object.values(after).reduce(
-      (n, v, i) => n + Math.abs(v - (Object.values(before)[i] ?? 0)),
-      0,
-    );
-    record({
-      kind: 'fuzz',
-      target: 'Slack button values (block_actions payloads)',
+    const settled = await settle(
+      'Slack button values (block_actions payloads)',
       runs,
-      unclear: unexpected.length,
-      escalations,
-    });
-    expect(unexpected).toEqual([]);
-    expect(after).toEqual(before);
-    expect((await fetch(`${env.baseUrl}/healthz`)).status).toBe(200);
+      before,
+      failuresBefore,
+    );
+    await expectHeld(settled, before);
   });
 
   it('answers generated Teams action.data from a member without acting beyond the member role', async () => {
@@ -255,24 +265,16 @@ describe('bad and forged chat input against the running service', () => {
       }),
       { numRuns: 60, seed: SEED },
     );
-    const after = await protectedState();
-    const unexpected = unexpectedFailures().slice(failuresBefore);
-    const escalations = Object.values(after).reduce(
-      (n, v, i) => n + Math.abs(v - (Object.values(before)[i] ?? 0)),
-      0,
-    );
-    record({
-      kind: 'fuzz',
-      target: 'Teams Action.Execute data (adaptiveCard/action invokes)',
+    const settled = await settle(
+      'Teams Action.Execute data (adaptiveCard/action invokes)',
       runs,
-      unclear: unexpected.length + statuses.length,
-      escalations,
-    });
+      before,
+      failuresBefore,
+      statuses.length,
+    );
     expect(statuses.slice(0, 5)).toEqual([]);
     expect(answered).toBe(runs);
-    expect(unexpected).toEqual([]);
-    expect(after).toEqual(before);
-    expect((await fetch(`${env.baseUrl}/healthz`)).status).toBe(200);
+    await expectHeld(settled, before);
   });
 
   it('refuses oversized bodies on /slack/events and /api/messages with 413, and keeps serving', async () => {
