@@ -5,15 +5,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BotConnectorFake,
-  conversation,
-  messageActivity,
-  type TeamsUser,
-} from '../fakes/bot-connector-fake.ts';
+import { BotConnectorFake, conversation, messageActivity } from '../fakes/bot-connector-fake.ts';
 import { GraphFake } from '../fakes/graph-fake.ts';
 import { SlackFake, slackSignature, slashCommandBody, USERS } from '../fakes/slack-fake.ts';
-import { forgedToken } from '../support/forged-token.ts';
+import { ANA, APP_ID, forgedToken, TENANT } from '../support/bot-framework.ts';
 import { type RunningService, startServiceProcess } from '../support/processes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 import { record } from './figures.ts';
@@ -30,14 +25,6 @@ const SECRETS = {
   MICROSOFT_APP_PASSWORD: `${MARK}~teams.app.password.9b2f`,
   SEATKEEPER_DASHBOARD_TOKEN: `${MARK}-dashboard-admin-token-0000`,
 } as const;
-const APP_ID = '2f9b6e3a-1c4d-4e5f-8a7b-9c0d1e2f3a4b';
-const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const ANA: TeamsUser = {
-  id: '29:1ana-mri',
-  aadObjectId: '0d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
-  name: 'Ana Lopez',
-  email: 'ana@example.com',
-};
 
 /**
  * fragments the SQL scan cannot prove constant, each read and vetted by hand: `file` and the interpolated

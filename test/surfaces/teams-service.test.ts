@@ -5,22 +5,13 @@ import {
   cardText,
   conversation,
   messageActivity,
-  type TeamsUser,
 } from '../fakes/bot-connector-fake.ts';
-import { forgedToken } from '../support/forged-token.ts';
+import { ANA, APP_ID, forgedToken, TENANT } from '../support/bot-framework.ts';
 import { type RunningService, startServiceProcess } from '../support/processes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 
 /** These tests are about the configured service, never the demo `start` runs when nothing is configured. */
 const NO_DEMO = { SEATKEEPER_DEMO: '0' };
-const APP_ID = '2f9b6e3a-1c4d-4e5f-8a7b-9c0d1e2f3a4b';
-const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const ANA: TeamsUser = {
-  id: '29:1ana-mri',
-  aadObjectId: '0d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
-  name: 'Ana Lopez',
-  email: 'ana@example.com',
-};
 
 describe('the Teams endpoint in the service process', () => {
   let db: TestDatabase;

@@ -1,4 +1,18 @@
+/** The Teams app, tenant and person the Teams endpoint tests talk as, against the service process. */
 import { createSign, generateKeyPairSync } from 'node:crypto';
+import type { TeamsUser } from '../fakes/bot-connector-fake.ts';
+
+/** The Microsoft app id the service is configured with when Bot Framework authentication is on. */
+export const APP_ID = '2f9b6e3a-1c4d-4e5f-8a7b-9c0d1e2f3a4b';
+/** The Microsoft tenant the service is configured with alongside the app id. */
+export const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+/** A Teams user who talks to the bot. */
+export const ANA: TeamsUser = {
+  id: '29:1ana-mri',
+  aadObjectId: '0d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+  name: 'Ana Lopez',
+  email: 'ana@example.com',
+};
 
 /** An RS256 JWT signed with a key of our own: well-formed, but no Microsoft key signed it. */
 export function forgedToken(audience: string): string {
