@@ -19,7 +19,7 @@ import type { Store } from '../../src/store/store.ts';
 import { GraphFake, outage } from '../fakes/graph-fake.ts';
 import { SKU, USER } from '../fakes/graph-fixtures.ts';
 import { graphConfig } from '../support/graph-env.ts';
-import { idleOrg } from '../support/idle-org.ts';
+import { idleOrg, LAST_SIGN_IN } from '../support/idle-org.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.ts';
 import {
   actor,
@@ -41,10 +41,7 @@ const IT = actor('it.lead@example.com', ['it-manager']);
  * Contoso, with Lee (E3 and Power BI, both direct) last seen in August and Isaiah (E5) in July: their seats are idle.
  * Johanna's E5 is idle too (October). Diego's E3 comes from a group; Grady's account is disabled (departed).
  */
-const IDLE = [
-  [USER.lee, '2026-08-01T09:00:00Z'],
-  [USER.isaiah, '2026-07-01T09:00:00Z'],
-] as const;
+const IDLE = [LAST_SIGN_IN.lee, LAST_SIGN_IN.isaiah];
 
 describe('reclaiming Microsoft 365 seats through Graph', () => {
   let db: TestDatabase;

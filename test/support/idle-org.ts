@@ -1,4 +1,11 @@
-import { contosoOrg, type GraphOrg } from '../fakes/graph-fixtures.ts';
+import { contosoOrg, type GraphOrg, USER } from '../fakes/graph-fixtures.ts';
+
+/** When Contoso people the tests treat as idle last signed in: Lee (E3, Power BI), Isaiah and Johanna (E5). */
+export const LAST_SIGN_IN = {
+  lee: [USER.lee, '2026-08-01T09:00:00Z'],
+  isaiah: [USER.isaiah, '2026-07-01T09:00:00Z'],
+  johanna: [USER.johanna, '2026-07-15T09:00:00Z'],
+} as const;
 
 /**
  * Contoso with the given people unused since the given times: their interactive sign-in is old and their Microsoft

@@ -32,17 +32,10 @@ import {
   viewSubmissionPayload,
 } from '../fakes/slack-fake.ts';
 import { graphEnv } from '../support/graph-env.ts';
-import { idleOrg } from '../support/idle-org.ts';
+import { idleOrg, LAST_SIGN_IN } from '../support/idle-org.ts';
 
 const FORM = 'application/x-www-form-urlencoded' as const;
 const ASSIGN = /\/assignLicense$/;
-
-/** Contoso with Lee (E3, Power BI), Isaiah and Johanna (E5) unused for months: their seats are idle. */
-const IDLE = [
-  [USER.lee, '2026-08-01T09:00:00Z'],
-  [USER.isaiah, '2026-07-01T09:00:00Z'],
-  [USER.johanna, '2026-07-15T09:00:00Z'],
-] as const;
 
 describe('actions on Slack cards, through the vendor', () => {
   let env: SlackTestEnv;
@@ -50,7 +43,9 @@ describe('actions on Slack cards, through the vendor', () => {
   let messageSeq = 0;
 
   beforeAll(async () => {
-    graph = await new GraphFake({ org: idleOrg(IDLE) }).start();
+    graph = await new GraphFake({
+      org: idleOrg([LAST_SIGN_IN.lee, LAST_SIGN_IN.isaiah, LAST_SIGN_IN.johanna]),
+    }).start();
     env = await startSlackService({
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,

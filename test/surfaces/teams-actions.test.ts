@@ -20,7 +20,7 @@ import {
 } from '../fakes/bot-connector-fake.ts';
 import type { GraphFake } from '../fakes/graph-fake.ts';
 import { SKU, USER } from '../fakes/graph-fixtures.ts';
-import { idleOrg } from '../support/idle-org.ts';
+import { idleOrg, LAST_SIGN_IN } from '../support/idle-org.ts';
 import {
   ADELE,
   ALEX,
@@ -59,11 +59,7 @@ describe('actions on Teams cards, through the vendor', () => {
   beforeAll(async () => {
     // Lee (E3, Power BI), Isaiah and Johanna (E5) unused for months: their seats are idle.
     contoso = await startContosoTeams({
-      org: idleOrg([
-        [USER.lee, '2026-08-01T09:00:00Z'],
-        [USER.isaiah, '2026-07-01T09:00:00Z'],
-        [USER.johanna, '2026-07-15T09:00:00Z'],
-      ]),
+      org: idleOrg([LAST_SIGN_IN.lee, LAST_SIGN_IN.isaiah, LAST_SIGN_IN.johanna]),
       members: [ADELE, NESTOR, ALEX, LEE],
       roles: {
         'it-manager': [ADELE.email, NESTOR.email, ...BULK.map((aad) => `teams:${aad}`)],

@@ -20,7 +20,7 @@ import {
   type TeamsUser,
 } from '../fakes/bot-connector-fake.ts';
 import { SKU, USER } from '../fakes/graph-fixtures.ts';
-import { idleOrg } from '../support/idle-org.ts';
+import { idleOrg, LAST_SIGN_IN } from '../support/idle-org.ts';
 import {
   ADELE,
   ALEX,
@@ -50,7 +50,7 @@ interface TeamsHarness extends ContosoTeams {
 /** Contoso with Lee's seats idle, Adele an IT manager and Alex on the help desk, and one replica running jobs. */
 async function startTeamsHarness(): Promise<TeamsHarness> {
   const contoso = await startContosoTeams({
-    org: idleOrg([[USER.lee, '2026-08-01T09:00:00Z']]),
+    org: idleOrg([LAST_SIGN_IN.lee]),
     members: [ADELE, ALEX, LEE, NESTOR],
     roles: { 'it-manager': [ADELE.email], helpdesk: [ALEX.email] },
   });
