@@ -69,11 +69,16 @@ describe('IT alerts after imports', () => {
     await h.replica.teams.deliverNotifications();
   };
 
-  it('alerts a new idle finding above the threshold once in Slack and once in Teams, with its buttons', async () => {
-    h.writeCsv({ subscriptions: subscriptions(3), accounts: [...ACCOUNTS, IDLE_CY], persons: [] });
+  /** Imports the Figma plan with `purchased` seats and these accounts an hour on, and delivers what that raised. */
+  const importAndDeliver = async (purchased: number, accounts: string[]) => {
+    h.writeCsv({ subscriptions: subscriptions(purchased), accounts, persons: [] });
     h.clock.advance(3_600_000);
     await h.importCsv();
     await deliverBoth();
+  };
+
+  it('alerts a new idle finding above the threshold once in Slack and once in Teams, with its buttons', async () => {
+    await importAndDeliver(3, [...ACCOUNTS, IDLE_CY]);
 
     const title = 'New idle finding: Figma Organization — saves 600 EUR/year';
     const slack = only(slackAlerts(title));
@@ -133,14 +138,7 @@ describe('IT alerts after imports', () => {
 
   it('does not alert a finding below the threshold', async () => {
     await h.price('FIGMA_ORG', 30);
-    h.writeCsv({
-      subscriptions: subscriptions(4),
-      accounts: [...ACCOUNTS, IDLE_CY, DEE],
-      persons: [],
-    });
-    h.clock.advance(3_600_000);
-    await h.importCsv();
-    await deliverBoth();
+    await importAndDeliver(4, [...ACCOUNTS, IDLE_CY, DEE]);
     const idle = await h.store.pool.query(
       `SELECT count(*)::int AS n FROM findings f JOIN cloud_subscribers s ON s.id = f.subscriber_id
        WHERE f.kind = 'idle' AND f.status = 'open' AND s.email = 'dee@example.com'`,
@@ -152,14 +150,7 @@ describe('IT alerts after imports', () => {
   });
 
   it('alerts a new overage with a button that reclaims the idle seats', async () => {
-    h.writeCsv({
-      subscriptions: subscriptions(2),
-      accounts: [...ACCOUNTS, IDLE_CY, DEE],
-      persons: [],
-    });
-    h.clock.advance(3_600_000);
-    await h.importCsv();
-    await deliverBoth();
+    await importAndDeliver(2, [...ACCOUNTS, IDLE_CY, DEE]);
     const title = 'Overage: Figma Organization uses 2 seats more than bought';
     const slack = only(slackAlerts(title));
     const blocks = (slack.args as { blocks: CapturedBlock[] }).blocks;
