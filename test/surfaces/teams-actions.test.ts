@@ -135,15 +135,8 @@ describe('actions on Teams cards, through the vendor', () => {
   }
 
   /** Clicks a button; returns the card of the invoke response (checked to be one Teams renders). */
-  async function click(
-    user: TeamsUser,
-    conv: Conversation,
-    messageId: string,
-    button: Button,
-    extra = {},
-    to = url,
-  ) {
-    const { status, body } = await invoke(user, conv, messageId, button, extra, to);
+  async function click(...args: Parameters<typeof invoke>) {
+    const { status, body } = await invoke(...args);
     expect(status).toBe(200);
     const response = body as { statusCode: number; type: string; value: Record<string, unknown> };
     expect(response).toMatchObject({ statusCode: 200, type: CARD });
