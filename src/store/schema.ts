@@ -445,6 +445,7 @@ export const findings = pgTable(
   },
   (t) => [
     index('findings_open_idx').on(t.kind, t.licenseId).where(sql`${t.status} <> 'resolved'`),
+    // findings_license_kind_idx (license_id, kind) INCLUDE (status, status_until) is created by migration 0007.
     index('findings_subscriber_idx').on(t.subscriberId),
   ],
 );
