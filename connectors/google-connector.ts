@@ -394,16 +394,9 @@ class GoogleConnector implements Connector {
 
   /** Revokes the licence. The assignment is addressed by the user's current primary e-mail, looked up by id. */
   async removeSeat(seat: SeatRef): Promise<RemovalResult> {
-    const slash = seat.subscriptionKey.indexOf('/');
-    const productId = seat.subscriptionKey.slice(0, slash);
-    const skuId = seat.subscriptionKey.slice(slash + 1);
-    if (slash <= 0 || !skuId) {
-      return {
-        ok: false,
-        reason: `'${seat.subscriptionKey}' is not a Google product/SKU key`,
-        retryable: false,
-      };
-    }
+    const key = productSku(seat.subscriptionKey);
+    if ('ok' in key) return key;
+    const { productId, skuId } = key;
     try {
       const userId = await this.currentPrimaryEmail(seat.accountId);
       if (!userId) {
@@ -423,9 +416,7 @@ class GoogleConnector implements Connector {
       return { ok: true, detail: `revoked ${productId}/${skuId} from ${userId}` };
     } catch (error) {
       if (!(error instanceof VendorError)) throw error;
-      const retryable =
-        error.status === 0 || error.status === 429 || error.status >= 500 || isRateLimited(error);
-      return { ok: false, reason: error.message, code: error.code ?? `HTTP ${error.status}`, retryable };
+      return vendorFailure(error);
     }
   }
 
@@ -434,16 +425,9 @@ class GoogleConnector implements Connector {
    * A 409 means the user holds it already, which is what was asked.
    */
   async restoreSeat(seat: SeatRef): Promise<RemovalResult> {
-    const slash = seat.subscriptionKey.indexOf('/');
-    const productId = seat.subscriptionKey.slice(0, slash);
-    const skuId = seat.subscriptionKey.slice(slash + 1);
-    if (slash <= 0 || !skuId) {
-      return {
-        ok: false,
-        reason: `'${seat.subscriptionKey}' is not a Google product/SKU key`,
-        retryable: false,
-      };
-    }
+    const key = productSku(seat.subscriptionKey);
+    if ('ok' in key) return key;
+    const { productId, skuId } = key;
     try {
       const userId = await this.currentPrimaryEmail(seat.accountId);
       if (!userId) {
@@ -462,9 +446,7 @@ class GoogleConnector implements Connector {
       // A POST retried after an outage may have gone through the first time: the assignment exists, as asked.
       if (error.status === 409)
         return { ok: true, detail: `${seat.email ?? seat.accountId} holds it already` };
-      const retryable =
-        error.status === 0 || error.status === 429 || error.status >= 500 || isRateLimited(error);
-      return { ok: false, reason: error.message, code: error.code ?? `HTTP ${error.status}`, retryable };
+      return vendorFailure(error);
     }
   }
 
@@ -678,3 +660,19 @@ class GoogleConnector implements Connector {
 
 /** A path segment; `@` is legal in one and keeps e-mails readable in logs and errors. */
 const enc = (segment: string) => encodeURIComponent(segment).replace(/%40/g, '@');
+
+/** `productId/skuId` (a subscription key) split in two, or the failure to report for a key that is not one. */
+function productSku(key: string): { productId: string; skuId: string } | RemovalResult {
+  const slash = key.indexOf('/');
+  const skuId = key.slice(slash + 1);
+  if (slash <= 0 || !skuId) {
+    return { ok: false, reason: `'${key}' is not a Google product/SKU key`, retryable: false };
+  }
+  return { productId: key.slice(0, slash), skuId };
+}
+
+/** A seat call's vendor error as a failure: retryable when the vendor was unreachable, throttling or failing. */
+function vendorFailure(error: VendorError): RemovalResult {
+  const retryable = error.status === 0 || error.status === 429 || error.status >= 500 || isRateLimited(error);
+  return { ok: false, reason: error.message, code: error.code ?? `HTTP ${error.status}`, retryable };
+}
