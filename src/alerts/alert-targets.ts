@@ -4,10 +4,15 @@
  * alerts as the service's; the surfaces' delivery jobs post them.
  */
 import type { Config } from '../config/config.ts';
-import { slackSettingsFromConfig, slackSettingsProblem } from '../surfaces/slack/slack-settings.ts';
+import {
+  type SlackSettings,
+  slackSettingsFromConfig,
+  slackSettingsProblem,
+} from '../surfaces/slack/slack-settings.ts';
 import {
   alertChannelIds,
   parseTeamsSettings,
+  type TeamsSettings,
   teamsSettingsFromConfig,
 } from '../surfaces/teams/teams-settings.ts';
 
@@ -18,24 +23,40 @@ export interface AlertTarget {
   channel: string;
 }
 
-/** The IT alert channels of every configured chat surface (none when no surface has one). */
-export function alertTargets(config: Config): AlertTarget[] {
-  const targets: AlertTarget[] = [];
-  const slack = slackSettingsFromConfig(config);
-  if (slack.alertChannel && slackSettingsProblem(slack) === undefined) {
-    targets.push({ platform: 'slack', channel: slack.alertChannel });
-  }
-  let teams: ReturnType<typeof parseTeamsSettings> | undefined;
+/** The chat surfaces the configuration runs: Slack when its settings are complete, Teams when it is enabled. */
+function configuredSurfaces(config: Config): { slack?: SlackSettings; teams?: TeamsSettings } {
+  const slackSettings = slackSettingsFromConfig(config);
+  const slack = slackSettingsProblem(slackSettings) === undefined ? slackSettings : undefined;
+  let teams: TeamsSettings | undefined;
   try {
-    teams = parseTeamsSettings(teamsSettingsFromConfig(config), config.NODE_ENV);
+    const setup = parseTeamsSettings(teamsSettingsFromConfig(config), config.NODE_ENV);
+    teams = setup.enabled ? setup.settings : undefined;
   } catch {
-    // Start-up reports invalid Teams settings; an import is no place to fail over them.
+    // Start-up reports invalid Teams settings; an import or a scan is no place to fail over them.
     teams = undefined;
   }
-  if (teams?.enabled) {
-    for (const channel of alertChannelIds(teams.settings)) targets.push({ platform: 'teams', channel });
-  }
+  return { slack, teams };
+}
+
+/** The IT alert channels of every configured chat surface (none when no surface has one). */
+export function alertTargets(config: Config): AlertTarget[] {
+  const { slack, teams } = configuredSurfaces(config);
+  const targets: AlertTarget[] = [];
+  if (slack?.alertChannel) targets.push({ platform: 'slack', channel: slack.alertChannel });
+  for (const channel of teams ? alertChannelIds(teams) : []) targets.push({ platform: 'teams', channel });
   return targets;
+}
+
+/**
+ * The platforms that reach the channel named `name`: Slack whenever it runs (it posts to a name through
+ * SLACK_CHANNELS, else to `#name`), Teams when TEAMS_CHANNELS names the channel (or `name` is a channel id).
+ */
+export function platformsReaching(config: Config, name: string): ('slack' | 'teams')[] {
+  const { slack, teams } = configuredSurfaces(config);
+  const platforms: ('slack' | 'teams')[] = [];
+  if (slack) platforms.push('slack');
+  if (teams && (teams.channels.has(name.toLowerCase()) || name.startsWith('19:'))) platforms.push('teams');
+  return platforms;
 }
 
 /** The outbox target of an alert for `to`: pinned to its platform, so only that surface delivers it. */

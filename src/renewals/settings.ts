@@ -3,6 +3,7 @@
  * and the calendar feed's token. They are read from the parsed configuration when it carries them (the variable
  * names below), else the documented defaults apply; handlers and jobs also take overrides (tests, embedders).
  */
+import { platformsReaching } from '../alerts/alert-targets.ts';
 import type { Config } from '../config/config.ts';
 
 export interface RenewalSettings {
@@ -16,8 +17,8 @@ export interface RenewalSettings {
   /** Chat channel that receives renewal alerts (`SEATKEEPER_PROCUREMENT_CHANNEL`). */
   procurementChannel: string;
   /**
-   * The chat platforms that each get the procurement channel's alert: Slack when its bot token is set, Teams when
-   * `TEAMS_CHANNELS` names the channel. With both, each platform gets its own copy; with one or none, a single copy
+   * The chat platforms that each get the procurement channel's alert: Slack when it is configured, Teams when
+   * `TEAMS_CHANNELS` names the channel (`platformsReaching`). With both, each platform gets its own copy; with one or none, a single copy
    * goes to whichever surface can deliver it.
    */
   procurementPlatforms: readonly ('slack' | 'teams')[];
@@ -84,7 +85,9 @@ export function renewalSettings(
       typeof lead === 'string' || Array.isArray(lead) ? parseLeadDays(lead as string | number[]) : d.leadDays,
     financeThreshold: numberOr(c.SEATKEEPER_RENEWAL_FINANCE_THRESHOLD, d.financeThreshold),
     procurementChannel,
-    procurementPlatforms: procurementPlatforms(c, procurementChannel),
+    // Only a parsed configuration (SLACK_API_URL always has a value there) says which chat surfaces run.
+    procurementPlatforms:
+      typeof c.SLACK_API_URL === 'string' ? platformsReaching(config as Config, procurementChannel) : [],
     lookbackDays: numberOr(c.SEATKEEPER_RENEWAL_LOOKBACK_DAYS, d.lookbackDays),
     bufferPercent: numberOr(c.SEATKEEPER_RENEWAL_BUFFER_PERCENT, d.bufferPercent),
     scanCron:
@@ -98,19 +101,6 @@ export function renewalSettings(
   };
   const merged = { ...fromConfig, ...stripUndefined(overrides) };
   return { ...merged, leadDays: parseLeadDays(merged.leadDays) };
-}
-
-/** The platforms configured to reach the procurement channel (see `RenewalSettings.procurementPlatforms`). */
-function procurementPlatforms(c: Loose, channel: string): ('slack' | 'teams')[] {
-  const platforms: ('slack' | 'teams')[] = [];
-  if (typeof c.SLACK_BOT_TOKEN === 'string' && c.SLACK_BOT_TOKEN !== '') platforms.push('slack');
-  const teamsChannels = typeof c.TEAMS_CHANNELS === 'string' ? c.TEAMS_CHANNELS : '';
-  const named = teamsChannels
-    .split(',')
-    .map((pair) => pair.split('=')[0]?.trim().toLowerCase())
-    .includes(channel.toLowerCase());
-  if (named || channel.startsWith('19:')) platforms.push('teams');
-  return platforms;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

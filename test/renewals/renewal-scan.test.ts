@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.ts';
 import { JobRunner } from '../../src/jobs/job-runner.ts';
 import { createLogger } from '../../src/log.ts';
 import { defineRenewalJobs, RENEWAL_SCAN_JOB } from '../../src/renewals/jobs.ts';
@@ -163,14 +164,14 @@ describe.each(BACKENDS)('renewal scan on %s', (backend) => {
     const store = await db.open();
     const clock = new TestClock('2027-05-11');
     await figma(store, clock);
-    const both = renewalSettings({
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      TEAMS_CHANNELS: 'it=19:it@thread.tacv2,Procurement=19:buy@thread.tacv2',
-    });
+    const chat = { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'test-secret', NODE_ENV: 'test' };
+    const both = renewalSettings(
+      loadConfig({ ...chat, TEAMS_CHANNELS: 'it=19:it@thread.tacv2,procurement=19:buy@thread.tacv2' }),
+    );
     expect(both.procurementPlatforms).toEqual(['slack', 'teams']);
-    expect(
-      renewalSettings({ SLACK_BOT_TOKEN: 'xoxb-test', TEAMS_CHANNELS: 'it=19:it@thread.tacv2' }),
-    ).toMatchObject({ procurementPlatforms: ['slack'] });
+    expect(renewalSettings(loadConfig({ ...chat, TEAMS_CHANNELS: 'it=19:it@thread.tacv2' }))).toMatchObject({
+      procurementPlatforms: ['slack'],
+    });
 
     const result = await scanRenewals(store.pool, both, clock.now());
     expect(result.notifications).toBe(3);
