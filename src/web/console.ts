@@ -103,7 +103,7 @@ export function mountConsole(deps: ConsoleDeps): void {
   app.get('/console', signedIn, (_req: Request, res: Response) => {
     const actor = res.locals.actor as Actor;
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(consolePage(actor, config.SEATKEEPER_DEMO === '1'));
+    res.type('html').send(consolePage(actor, demoNoticeHtml(config)));
   });
 
   app.post('/console/api/command', signedIn, json, async (req: Request, res: Response, next) => {
@@ -202,10 +202,9 @@ const escapeHtml = (text: string) =>
 
 let template: string | undefined;
 
-/** The console page for a signed-in person; in demo mode with the demo notice. */
-export function consolePage(actor: Actor, demo: boolean): string {
+/** The console page for a signed-in person, with `notice` (the demo notice, or '') above it. */
+export function consolePage(actor: Actor, notice: string): string {
   template ??= readFileSync(new URL('console.html', PUBLIC), 'utf8');
-  const notice = demoNoticeHtml({ SEATKEEPER_DEMO: demo ? '1' : undefined });
   const who = `${actor.displayName}${actor.roles.length > 0 ? ` · ${actor.roles.join(', ')}` : ''}`;
   return template.replace('{{demoNotice}}', () => notice).replace('{{actor}}', () => escapeHtml(who));
 }
