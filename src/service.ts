@@ -75,7 +75,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     // The HTTP app exists before the runner starts: chat surfaces mount routes on it and define their jobs.
     const app = createHttpApp({ store, metrics, log, jobsRunning: () => runner.isRunning });
     slack = await startSlackSurface({ app, store, config, log, jobs: runner });
-    startTeamsSurface({ app, store, config, log, jobs: runner });
+    const teams = startTeamsSurface({ app, store, config, log, jobs: runner });
     await runner.start();
     log.info(`jobs: running (polling every ${config.SEATKEEPER_JOB_POLL_SECONDS}s)`);
     if (configured.length === 0) {
@@ -108,6 +108,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
         const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         httpServer.closeIdleConnections();
         await closed;
+        // Messages acknowledged before the server closed are still answered.
+        await teams.stop();
         await slackSurface?.stop();
         await runner.stop();
         await store.close();

@@ -24,6 +24,7 @@ import { idleOrg, LAST_SIGN_IN } from '../support/idle-org.ts';
 import {
   ADELE,
   ALEX,
+  answerIn,
   type ContosoTeams,
   LEE,
   NESTOR,
@@ -113,12 +114,8 @@ describe('actions on Teams cards, through the vendor', () => {
   async function ask(user: TeamsUser, conv: Conversation, text: string) {
     const before = connector.calls.length;
     expect((await post(messageActivity(connector, user, conv, text))).status).toBe(200);
-    const posted = connector.calls
-      .slice(before)
-      .filter((c) => (c.kind === 'reply' || c.kind === 'send') && c.conversationId === conv.id);
-    const last = posted.at(-1);
-    if (!last) throw new Error(`no answer in ${conv.id}: ${connector.describe()}`);
-    return { id: last.activityId as string, card: cardOf(last.body) };
+    const answer = await answerIn(connector, conv.id, before);
+    return { id: answer.activityId as string, card: cardOf(answer.body) };
   }
 
   /** Sends an invoke; resolves with the raw invoke response. */

@@ -20,7 +20,7 @@ import { createLogger } from '../../src/log.ts';
 import type { Store } from '../../src/store/store.ts';
 import { startTeamsSurface, type TeamsSurface } from '../../src/surfaces/teams/teams-surface.ts';
 import { clockAt, HOUR } from '../actions/support.ts';
-import { BotConnectorFake, type TeamsUser } from '../fakes/bot-connector-fake.ts';
+import { BotConnectorFake, type ConnectorCall, type TeamsUser } from '../fakes/bot-connector-fake.ts';
 import { GraphFake } from '../fakes/graph-fake.ts';
 import { type GraphOrg, USER } from '../fakes/graph-fixtures.ts';
 import { graphConfig } from '../support/graph-env.ts';
@@ -121,15 +121,19 @@ export async function startTeamsReplica(
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, surface, runner, server };
 }
 
-/** Closes the replicas' HTTP servers (dropping kept-alive connections) and stops their job runners. */
+/**
+ * Closes the replicas' HTTP servers (dropping kept-alive connections), waits for the turns they acknowledged, and
+ * stops their job runners.
+ */
 export async function stopReplicas(
-  replicas: readonly { server: Server; runner: JobRunner }[],
+  replicas: readonly { server: Server; runner: JobRunner; surface?: TeamsSurface }[],
 ): Promise<void> {
   for (const replica of replicas) {
     await new Promise<void>((resolve) => {
       replica.server.close(() => resolve());
       replica.server.closeAllConnections();
     });
+    await replica.surface?.stop();
     await replica.runner.stop();
   }
 }
@@ -146,6 +150,23 @@ export async function postActivity(
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * The bot's answer in a conversation among the Bot Connector calls from index `from` on: a message is acknowledged
+ * before its turn runs, so its answer arrives after the HTTP response. Waits for it.
+ */
+export async function answerIn(
+  connector: BotConnectorFake,
+  conversationId: string,
+  from: number,
+): Promise<ConnectorCall> {
+  const answer = () =>
+    connector.calls
+      .slice(from)
+      .find((c) => (c.kind === 'reply' || c.kind === 'send') && c.conversationId === conversationId);
+  await until(() => answer() !== undefined);
+  return answer() as ConnectorCall;
 }
 
 /** Polls until `check` holds (no fixed sleeps). */

@@ -24,6 +24,7 @@ import { idleOrg, LAST_SIGN_IN } from '../support/idle-org.ts';
 import {
   ADELE,
   ALEX,
+  answerIn,
   type ContosoTeams,
   LEE,
   NESTOR,
@@ -104,13 +105,13 @@ describe('Teams surface over /api/messages', () => {
     return { id: last.activityId as string, card: cardOf(last.body) };
   }
 
-  /** Sends a message and returns the card the bot replied with. */
+  /** Sends a message and returns the card the bot replied with, once it has arrived. */
   async function ask(user: TeamsUser, conv: ReturnType<typeof conversation>, text: string) {
     const before = h.connector.calls.length;
     const { status } = await h.post(messageActivity(h.connector, user, conv, text));
     expect(status).toBe(200);
-    expect(h.connector.calls.length).toBeGreaterThan(before);
-    return lastCard(conv.id);
+    const answer = await answerIn(h.connector, conv.id, before);
+    return { id: answer.activityId as string, card: cardOf(answer.body) };
   }
 
   /** Clicks a button; returns the invoke response's card. */
@@ -452,6 +453,45 @@ describe('Teams surface over /api/messages', () => {
       'keep',
     ]);
     expect(h.graph.server.calls(ASSIGN)).toHaveLength(removals);
+  });
+
+  it('acknowledges a message before its answer is posted, and posts the answer afterwards', async () => {
+    const chat = conversation('personal', 'a:adele-personal-ack');
+    const activities = /^\/v3\/conversations\/a:adele-personal-ack\/activities/;
+    const held: { release?: () => void } = {};
+    const gate = new Promise<void>((resolve) => {
+      held.release = resolve;
+    });
+    // Teams' side holds the bot's answer until released: the HTTP request must not wait for it.
+    h.connector.server.inject({ path: activities, gate });
+    const before = h.connector.calls.length;
+    const { status, body } = await h.post(messageActivity(h.connector, ADELE, chat, 'seats'));
+    expect(status).toBe(200);
+    expect(body).toBeUndefined();
+    await until(() =>
+      h.connector.server.requests.some((r) => r.method === 'POST' && activities.test(r.path)),
+    );
+    expect(h.connector.calls.slice(before).filter((c) => c.kind === 'reply' || c.kind === 'send')).toEqual(
+      [],
+    );
+    held.release?.();
+    const answer = await answerIn(h.connector, chat.id, before);
+    expect(cardText(cardOf(answer.body))).toContain('Seats per license');
+  });
+
+  it('answers with the error card when a message’s turn fails after the acknowledgement', async () => {
+    const chat = conversation('personal', 'a:adele-personal-fail');
+    // The first answer is refused by the Bot Connector: the turn fails after the HTTP request was answered.
+    h.connector.server.inject({
+      path: /^\/v3\/conversations\/a:adele-personal-fail\/activities/,
+      status: 500,
+    });
+    const before = h.connector.calls.length;
+    expect((await h.post(messageActivity(h.connector, ADELE, chat, 'seats'))).status).toBe(200);
+    const answer = await answerIn(h.connector, chat.id, before);
+    expect(cardText(cardOf(answer.body))).toContain(
+      'Something went wrong on Seatkeeper’s side; it is logged.',
+    );
   });
 
   it('stores the reference when installed in a personal scope and greets with the help card', async () => {

@@ -11,6 +11,7 @@ import { ACTION_RUN_JOB } from '../../actions/jobs.ts';
 import { loadRoles } from '../../auth/actors.ts';
 import type { Config } from '../../config/config.ts';
 import { queueWeeklyDigest } from '../../digests/weekly-digest.ts';
+import { DeferredWork } from '../../http/deferred-work.ts';
 import type { JobRunner } from '../../jobs/job-runner.ts';
 import type { Logger } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
@@ -37,6 +38,10 @@ export const TEAMS_NOTIFICATIONS_JOB = 'teams:notifications';
 export const TEAMS_DIGEST_JOB = 'teams:weekly-digest';
 /** The bot's endpoint, as registered in Azure Bot Service (`https://<host>/api/messages`). */
 export const TEAMS_ENDPOINT = '/api/messages';
+/** Message turns run at once after their acknowledgement; the rest wait their turn. */
+const TURN_CONCURRENCY = 8;
+/** Message turns that may wait; beyond them a message is answered only once its turn is done. */
+const TURNS_WAITING = 2_000;
 
 export interface TeamsSurfaceDeps {
   config: Config;
@@ -64,6 +69,8 @@ export interface TeamsSurface {
    * delivers what is pending (what the digest job does).
    */
   sendWeeklyDigest(): Promise<DeliveryReport>;
+  /** Waits for the turns in progress (messages acknowledged but not yet answered included). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -77,7 +84,12 @@ export function startTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
   if (!setup.enabled) {
     log.info(`teams: ${setup.reason}`);
     const nothing = async () => ({ sent: 0, failed: 0, skipped: 0 });
-    return { enabled: false, deliverNotifications: nothing, sendWeeklyDigest: nothing };
+    return {
+      enabled: false,
+      deliverNotifications: nothing,
+      sendWeeklyDigest: nothing,
+      stop: async () => undefined,
+    };
   }
   const { settings } = setup;
   const now = deps.now ?? (() => new Date());
@@ -132,6 +144,16 @@ export function startTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     }
   };
 
+  // A message is answered through the Bot Connector, not in the HTTP response: it is acknowledged (200, empty body)
+  // as soon as the adapter has taken it as a valid activity, and its turn runs afterwards, a bounded number at once,
+  // so a burst of messages neither holds Teams' connections for the length of each turn nor starves the next
+  // acknowledgement. Invokes stay synchronous: their answer (a card) is the HTTP response's body. A turn that
+  // fails after the acknowledgement still reaches onTurnError, which logs it and shows the person the error card.
+  const turns = new DeferredWork(TURN_CONCURRENCY, TURNS_WAITING);
+  const inflight = new Set<Promise<void>>();
+  const acknowledgedEarly = (ctx: TurnContext) =>
+    ctx.activity.type === ActivityTypes.Message && ctx.activity.deliveryMode !== 'expectReplies';
+
   // The token is checked before the body is parsed: an unauthenticated request costs no parsing and reaches no
   // handler. authorizeJWT is typed for the SDK's minimal request/response; Express's are supersets.
   const checkToken = authorizeJWT(authConfig) as unknown as express.RequestHandler;
@@ -140,12 +162,19 @@ export function startTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
     checkToken,
     express.json({ limit: '1mb' }),
     async (req: Request, res: Response) => {
-      try {
-        await adapter.process(req as never, res as never, (ctx) => bot.handle(ctx));
-      } catch (error) {
-        log.error({ err: error }, 'teams: request failed');
-        if (!res.headersSent) res.status(400).json({ error: 'The request is not a valid activity.' });
-      }
+      const early = !turns.full;
+      const turn = adapter
+        .process(req as never, res as never, async (ctx) => {
+          if (!acknowledgedEarly(ctx)) return bot.handle(ctx);
+          if (early) res.status(200).end();
+          await turns.run(() => bot.handle(ctx));
+        })
+        .catch((error: unknown) => {
+          log.error({ err: error }, 'teams: request failed');
+          if (!res.headersSent) res.status(400).json({ error: 'The request is not a valid activity.' });
+        });
+      inflight.add(turn);
+      await turn.finally(() => inflight.delete(turn));
     },
   );
 
@@ -195,5 +224,12 @@ export function startTeamsSurface(deps: TeamsSurfaceDeps): TeamsSurface {
   } else {
     log.info(`teams: ${TEAMS_ENDPOINT} enabled (${settings.auth}); channels: ${channels}`);
   }
-  return { enabled: true, deliverNotifications: () => notifier.deliverPending(), sendWeeklyDigest };
+  return {
+    enabled: true,
+    deliverNotifications: () => notifier.deliverPending(),
+    sendWeeklyDigest,
+    async stop() {
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    },
+  };
 }
