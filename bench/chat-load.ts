@@ -24,6 +24,8 @@ export interface LoadMeasure {
   ackP50: number;
   ackP99: number;
   delivered: number;
+  /** The service's event-loop delay while the endpoint was loaded (ms): what an incoming request waited to be read. */
+  loopDelay?: { p50: number; p99: number; max: number };
 }
 
 const BIN = fileURLToPath(new URL('../bin/seatkeeper.js', import.meta.url));
@@ -57,6 +59,25 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs = 120_000):
   throw new Error('the service did not become ready');
 }
 
+/**
+ * The service's event-loop delay since the previous call, from its `/metrics` (prom-client's monitor resets its
+ * histogram on each scrape, so one scrape before a load and one after cover exactly that load).
+ */
+async function loopDelay(url: string): Promise<{ p50: number; p99: number; max: number } | undefined> {
+  const text = await fetch(`${url}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const value = (name: string) => {
+    const match = new RegExp(
+      `^seatkeeper_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`,
+      'm',
+    ).exec(text);
+    return match ? Math.round(Number(match[1]) * 1000) : Number.NaN;
+  };
+  const delay = { p50: value('p50'), p99: value('p99'), max: value('max') };
+  return Object.values(delay).every(Number.isFinite) ? delay : undefined;
+}
+
 async function until(check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
@@ -85,7 +106,9 @@ export async function measureChatLoad(
   connector.members.set(TEAMS_ADMIN.id, TEAMS_ADMIN);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const service = spawn(process.execPath, [BIN, 'start'], {
+  // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, shows where the service spends its time.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const service = spawn(process.execPath, [...nodeArgs, BIN, 'start'], {
     env: childEnv(caFile, {
       DATABASE_URL: databaseUrl,
       PORT: String(port),
@@ -110,6 +133,7 @@ export async function measureChatLoad(
 
     // Slack: each request is a fresh, correctly signed slash command with its own response URL.
     let slackSent = 0;
+    await loopDelay(url);
     const slackBefore = slack.callsOf('respond').length;
     const slackRun = await load(`${url}/slack/events`, options, (req) => {
       const n = slackSent++;
@@ -130,14 +154,21 @@ export async function measureChatLoad(
         },
       };
     });
+    const slackLoop = await loopDelay(url);
     const slackDelivered = () => slack.callsOf('respond').length - slackBefore;
     await until(() => slackDelivered() >= slackRun.ok, 60_000);
-    results.push({ endpoint: '/slack/events', ...slackRun, delivered: slackDelivered() });
+    results.push({
+      endpoint: '/slack/events',
+      ...slackRun,
+      delivered: slackDelivered(),
+      loopDelay: slackLoop,
+    });
 
     // Teams: message activities in a personal chat, answered through the Bot Connector.
     let teamsSent = 0;
     const replies = () => connector.calls.filter((c) => c.kind === 'reply' || c.kind === 'send').length;
     const teamsBefore = replies();
+    await loopDelay(url);
     const teamsRun = await load(`${url}/api/messages`, options, (req) => {
       const n = teamsSent++;
       const activity = messageActivity(
@@ -153,8 +184,19 @@ export async function measureChatLoad(
         headers: { 'content-type': 'application/json' },
       };
     });
+    const teamsLoop = await loopDelay(url);
     await until(() => replies() - teamsBefore >= teamsRun.ok, 60_000);
-    results.push({ endpoint: '/api/messages', ...teamsRun, delivered: replies() - teamsBefore });
+    results.push({
+      endpoint: '/api/messages',
+      ...teamsRun,
+      delivered: replies() - teamsBefore,
+      loopDelay: teamsLoop,
+    });
+    for (const r of results) {
+      if (!r.loopDelay) continue;
+      const { p50, p99, max } = r.loopDelay;
+      process.stderr.write(`  ${r.endpoint}: event-loop delay p50 ${p50} ms, p99 ${p99} ms, max ${max} ms\n`);
+    }
     return results;
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${serviceErrors}`);
