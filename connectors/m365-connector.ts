@@ -9,9 +9,9 @@
  * `customHosts`) and its HTTPMessageHandler. The client's own RetryHandler is left out: it sleeps with real timers,
  * gives up after 3 retries and does not retry 500/502 or refresh tokens.
  *
- * Memory stays flat in org size: every stream passes Graph pages through one at a time. Two things grow with the
- * org, both compact: the map from user principal name to user id of licensed users (kept by `accounts()` for the
- * report join in `usage()`), and the report CSV, which the shared VendorHttp client downloads whole.
+ * Memory stays flat in org size: every stream passes Graph pages through one at a time, and the report CSV is parsed
+ * as it downloads. One thing grows with the org, compactly: the map from user principal name to user id of licensed
+ * users (kept by `accounts()` for the report join in `usage()`).
  */
 
 import { Readable } from 'node:stream';
@@ -444,6 +444,7 @@ class M365Connector implements Connector {
   private readonly pageSize: number;
   private readonly reportPeriod: string;
   private readonly usagePageSize: number;
+  private readonly resilience: Resilience;
   /** Lower-cased UPN → user id of licensed users, complete once `accounts()` has read every page. */
   private upnIndex?: Map<string, string>;
 
@@ -459,6 +460,7 @@ class M365Connector implements Connector {
       sleep,
       onRetry: deps.onRetry,
     };
+    this.resilience = resilience;
     const shared = {
       maxAttempts: resilience.maxAttempts,
       timeoutMs: resilience.timeoutMs,
@@ -579,16 +581,41 @@ class M365Connector implements Connector {
     const path = `/reports/getOffice365ActiveUserDetail(period='${this.reportPeriod}')`;
     const endpoint = `GET /${VERSION}${path}`;
     const { response, text } = await this.send('GET', path, path);
-    let csv = text;
-    if (response.status >= 300 && response.status < 400) {
-      const location = response.headers.get('location');
-      if (!location)
-        throw new VendorError(VENDOR, endpoint, response.status, 'contract', 'a redirect without a Location');
-      // The pre-signed download URL must be fetched without the Authorization header.
-      const url = new URL(location, `${this.graphBase}/${VERSION}/`).toString();
-      csv = (await this.download.send({ path: url, auth: false })).text;
+    if (response.status < 300 || response.status >= 400) {
+      yield* reportSignals([text], index, endpoint, this.usagePageSize);
+      return;
     }
-    yield* reportSignals(csv, index, endpoint, this.usagePageSize);
+    const location = response.headers.get('location');
+    if (!location)
+      throw new VendorError(VENDOR, endpoint, response.status, 'contract', 'a redirect without a Location');
+    // The pre-signed download URL must be fetched without the Authorization header. The report is parsed as its
+    // bytes arrive: a large tenant's report never sits in memory whole.
+    const url = new URL(location, `${this.graphBase}/${VERSION}/`).toString();
+    // A download that breaks off is read again from the start (the link stays valid for minutes), passing over the
+    // rows whose signals were already handed on.
+    let handedOn = 0;
+    for (let attempt = 1; ; attempt++) {
+      const download = await this.download.stream({ path: url, auth: false });
+      try {
+        const signals = reportSignals(download.body, index, endpoint, this.usagePageSize, {
+          skip: handedOn,
+          onPage: (rows) => {
+            handedOn = rows;
+          },
+        });
+        for await (const page of signals) yield page;
+        return;
+      } catch (error) {
+        // Only a broken download is read again; a report that breaks the contract fails as it is.
+        const brokeOff = error instanceof VendorError && error.status === 0;
+        if (!brokeOff || attempt >= this.resilience.maxAttempts) throw error;
+        const { baseBackoffMs, maxBackoffMs } = this.resilience;
+        const waitMs = Math.round(Math.random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempt - 1)));
+        const downloadEndpoint = this.download.endpoint({ path: url });
+        this.resilience.onRetry?.({ endpoint: downloadEndpoint, attempt, waitMs, reason: error.message });
+        await this.resilience.sleep(waitMs);
+      }
+    }
   }
 
   async *persons(): AsyncIterable<DirectoryPerson[]> {
@@ -781,10 +808,11 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
  * dates (every `… Last Activity Date` column, found by header name), for all of the user's licenses.
  */
 async function* reportSignals(
-  csv: string,
+  body: AsyncIterable<Uint8Array> | Iterable<string>,
   index: Map<string, string>,
   endpoint: string,
   pageSize: number,
+  resume: { skip: number; onPage?: (rows: number) => void } = { skip: 0 },
 ): AsyncGenerator<UsageSignal[]> {
   let dateColumns: string[] = [];
   const parser = parse({
@@ -805,9 +833,8 @@ async function* reportSignals(
       return header;
     },
   });
-  // Fed in slices as records are read: given the whole report at once, the parser would hold every record of a
-  // large tenant in memory before the first one is read.
-  const source = Readable.from(slices(csv, 64 * 1024), { objectMode: false });
+  // Records are parsed as they are taken (back-pressure): meanwhile the rest of the body waits in the network.
+  const source = Readable.from(body, { objectMode: false });
   source.on('error', (error) => parser.destroy(error));
   source.pipe(parser);
   let line = 1;
@@ -815,6 +842,8 @@ async function* reportSignals(
   try {
     for await (const record of parser as AsyncIterable<Record<string, string>>) {
       line++;
+      // Rows already handed on by an earlier, broken-off read of the same report.
+      if (line - 1 <= resume.skip) continue;
       const upn = record[UPN_COLUMN] ?? '';
       if (!upn.includes('@')) throw concealedNames(endpoint, line);
       if (/^true$/i.test(record[DELETED_COLUMN] ?? '')) continue;
@@ -839,6 +868,7 @@ async function* reportSignals(
       if (!latest) continue;
       page.push({ accountId, lastActivityAt: latest, source: REPORT_SOURCE });
       if (page.length >= pageSize) {
+        resume.onPage?.(line - 1);
         yield page;
         page = [];
       }
@@ -852,19 +882,13 @@ async function* reportSignals(
       'contract',
       `the report is not valid CSV: ${(error as Error).message}`,
     );
+  } finally {
+    // Stopped early (a failure, or a consumer that wants no more): the download is let go.
+    source.destroy();
   }
-  if (page.length > 0) yield page;
-}
-
-/** `text` in pieces of about `size` characters, never splitting a surrogate pair. */
-function* slices(text: string, size: number): Generator<string> {
-  let at = 0;
-  while (at < text.length) {
-    let end = Math.min(text.length, at + size);
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff && end < text.length) end++;
-    yield text.slice(at, end);
-    at = end;
+  if (page.length > 0) {
+    resume.onPage?.(line - 1);
+    yield page;
   }
 }
 

@@ -49,6 +49,15 @@ export interface VendorResponse {
   url: string;
 }
 
+/** A response whose body is handed over as it arrives (`VendorHttp.stream`). */
+export interface VendorStream {
+  status: number;
+  headers: Headers;
+  url: string;
+  /** The body's bytes in the order they arrive; read it once. */
+  body: AsyncIterable<Uint8Array>;
+}
+
 /** A vendor call failed for good. `status` is the last HTTP status (0 when none arrived). */
 export class VendorError extends Error {
   constructor(
@@ -103,19 +112,77 @@ export class VendorHttp {
 
   /** Sends a request, retrying what is worth retrying. Resolves with any 2xx/3xx response; throws VendorError. */
   async send(request: VendorRequest): Promise<VendorResponse> {
+    const { response, text } = await this.exchange(request, true);
+    return { status: response.status, headers: response.headers, text, url: response.url };
+  }
+
+  /**
+   * Sends a request like `send`, but hands over a 2xx/3xx body as it arrives instead of reading it whole: a large
+   * download (a report) passes through in chunks and never sits in memory at once. The timeout then applies to each
+   * wait for the next chunk; a body that stalls that long, or whose connection drops, fails the iteration with a
+   * VendorError of status 0 (nothing is retried once the body has started: the caller knows what it has read).
+   */
+  async stream(request: VendorRequest): Promise<VendorStream> {
+    const { response, timer } = await this.exchange(request, false);
+    const endpoint = this.endpoint(request);
+    const vendor = this.options.vendor;
+    const timeoutMs = this.options.timeoutMs ?? 30_000;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      const reader = response.body?.getReader();
+      if (!reader) return;
+      let finished = false;
+      try {
+        for (;;) {
+          // Only the vendor's silence counts: the time the caller takes between chunks is not the vendor's.
+          timer.arm();
+          let read: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            read = await reader.read();
+          } catch (error) {
+            const reason = failureReason(error, timeoutMs);
+            throw new VendorError(vendor, endpoint, 0, undefined, `the download broke off: ${reason}`);
+          } finally {
+            timer.disarm();
+          }
+          if (read.done) {
+            finished = true;
+            return;
+          }
+          yield read.value;
+        }
+      } finally {
+        // A caller that stops early (or a failure) lets the connection go.
+        if (!finished) await reader.cancel().catch(() => undefined);
+        reader.releaseLock();
+      }
+    }
+    return { status: response.status, headers: response.headers, url: response.url, body: chunks() };
+  }
+
+  /**
+   * The retry loop behind `send` and `stream`: a 2xx/3xx response is returned (its body read when `readBody`), a
+   * failure retried or thrown as VendorError.
+   */
+  private async exchange(
+    request: VendorRequest,
+    readBody: boolean,
+  ): Promise<{ response: Response; text: string; timer: IdleTimer }> {
     const o = this.options;
     const endpoint = this.endpoint(request);
     const maxAttempts = o.maxAttempts ?? 6;
+    const timeoutMs = o.timeoutMs ?? 30_000;
     let refreshedAuth = false;
     let lastReason = '';
     let lastStatus = 0;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       let response: Response;
-      let text: string;
+      let text = '';
+      const timer = new IdleTimer(timeoutMs);
       try {
         const headers: Record<string, string> = { ...o.headers, ...request.headers };
         if (request.auth !== false && o.authHeaders) Object.assign(headers, await o.authHeaders());
         if (request.body !== undefined) headers['content-type'] ??= 'application/json';
+        timer.arm();
         response = await fetch(this.url(request), {
           method: request.method ?? 'GET',
           headers,
@@ -126,13 +193,15 @@ export class VendorHttp {
                 ? request.body
                 : JSON.stringify(request.body),
           redirect: request.redirect ?? 'follow',
-          signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
+          signal: timer.signal,
         });
-        text = await response.text();
+        // A whole body (or an error's) is read within the same timeout as the headers.
+        if (readBody || response.status >= 400) text = await response.text();
+        timer.disarm();
       } catch (error) {
+        timer.disarm();
         if (error instanceof VendorError) throw error;
-        const e = error as Error & { cause?: { code?: string; message?: string } };
-        const cause = e.cause?.code ?? e.cause?.message ?? e.message;
+        const cause = failureReason(error, timeoutMs);
         if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(cause)) {
           // Not transient: retrying cannot make an untrusted certificate trusted.
           throw new VendorError(
@@ -143,7 +212,7 @@ export class VendorHttp {
             `TLS certificate not trusted (${cause}); if a private CA signs this endpoint, name it in NODE_EXTRA_CA_CERTS`,
           );
         }
-        lastReason = e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs ?? 30_000} ms` : cause;
+        lastReason = cause;
         lastStatus = 0;
         if (attempt < maxAttempts) {
           await this.wait(endpoint, attempt, this.backoff(attempt), lastReason);
@@ -151,8 +220,7 @@ export class VendorHttp {
         }
         break;
       }
-      if (response.status < 400)
-        return { status: response.status, headers: response.headers, text, url: response.url };
+      if (response.status < 400) return { response, text, timer };
       lastStatus = response.status;
       const { code, message } = describeError(text);
       lastReason = `HTTP ${response.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
@@ -221,6 +289,38 @@ export class VendorHttp {
     this.options.onRetry?.({ endpoint, attempt, waitMs, reason });
     await this.sleep(waitMs);
   }
+}
+
+/**
+ * Aborts a request when the vendor stays silent for `ms`: armed while waiting for the vendor (the headers, the next
+ * chunk of a body), disarmed while the caller works.
+ */
+class IdleTimer {
+  private readonly controller = new AbortController();
+  private timer?: NodeJS.Timeout;
+  readonly signal = this.controller.signal;
+
+  constructor(private readonly ms: number) {}
+
+  arm(): void {
+    this.disarm();
+    this.timer = setTimeout(
+      () => this.controller.abort(new DOMException(`no answer within ${this.ms} ms`, 'TimeoutError')),
+      this.ms,
+    );
+  }
+
+  disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** What went wrong with a request that got no (complete) answer: a timeout, or the network's error code. */
+function failureReason(error: unknown, timeoutMs: number): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
 }
 
 /** Pulls a code and message out of the error bodies vendors send (OData, GitHub, Adobe, Google). */

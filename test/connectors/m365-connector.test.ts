@@ -484,6 +484,34 @@ describe('Microsoft 365 connector against the Graph fake', () => {
     expect(fake.server.calls(USERS)[0]?.query.get('$select')).toBe('id,userPrincipalName,assignedLicenses');
   });
 
+  it('reads the report as it downloads, again from the start when the download stalls, and counts no row twice', async () => {
+    await startFake(new GraphFake({ org: generatedOrg(2500) }));
+    // A display name with a comma, quotes and letters of several bytes, as the report quotes it.
+    const first = fake.org.users[0];
+    if (first) first.displayName = 'Zoë "Zed" Ångström, Jr.';
+    const read = async (c: Connector) => {
+      const signals: UsageSignal[] = [];
+      for await (const page of c.usage?.() ?? []) signals.push(...page);
+      return signals.map((s) => `${s.accountId} ${s.lastActivityAt?.toISOString()}`);
+    };
+    const whole = await read(connector({ usagePageSize: 100 }));
+    expect(whole.length).toBeGreaterThan(300);
+    expect(new Set(whole).size).toBe(whole.length);
+
+    // The first download sends half the report, then nothing: the pages read before it broke off are not read twice.
+    fake.server.inject({ path: /^\/reports-download\//, stall: true });
+    const again = await read(connector({ usagePageSize: 100, timeoutMs: 1500 }));
+    expect(again).toEqual(whole);
+    expect(fake.server.calls(/^\/reports-download\//)).toHaveLength(3);
+    expect(retried).toMatchObject([
+      {
+        endpoint: expect.stringMatching(/^GET \/reports-download\//),
+        attempt: 1,
+        reason: expect.stringContaining('the download broke off: no answer within 1500 ms'),
+      },
+    ]);
+  });
+
   it('removes a directly assigned seat, and the next import shows it gone', async () => {
     await importM365();
     const c = connector();

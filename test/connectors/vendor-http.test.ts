@@ -95,6 +95,25 @@ describe('vendor HTTP', () => {
     expect(fake.calls(/^\/items$/)).toHaveLength(2);
   });
 
+  it('streams a body as it arrives, and fails a body that stalls midway with the endpoint named', async () => {
+    const streamed = await client().stream({ path: '/items' });
+    const chunks: Buffer[] = [];
+    for await (const chunk of streamed.body) chunks.push(Buffer.from(chunk));
+    expect(JSON.parse(Buffer.concat(chunks).toString('utf8'))).toEqual({ value: [1, 2, 3] });
+
+    fake.inject({ stall: true });
+    const stalled = await client({ timeoutMs: 300 }).stream({ path: '/items' });
+    expect(stalled.status).toBe(200);
+    const error = await (async () => {
+      for await (const _ of stalled.body);
+    })().catch((e) => e);
+    expect(error).toBeInstanceOf(VendorError);
+    expect(error).toMatchObject({ status: 0, endpoint: 'GET /items' });
+    expect(error.message).toBe('Microsoft Graph GET /items: the download broke off: no answer within 300 ms');
+    // Nothing was resent: what was read of the body is the caller's to judge.
+    expect(fake.calls(/^\/items$/)).toHaveLength(2);
+  });
+
   it('reports a truncated JSON body as malformed', async () => {
     fake.inject({ truncate: true });
     const error = await client()
