@@ -1,6 +1,7 @@
 /**
  * One import of one configured connector, as the CLI and the scheduler run it: build the connector, run the
- * pipeline (with persons when it is the person source), recompute findings, count the outcome.
+ * pipeline (with persons when it is the person source), scan its shadow IT where it has any, recompute findings
+ * (once), count the outcome.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { type BuildOptions, createConnector, personSource } from '../../connectors/index.ts';
@@ -52,25 +53,32 @@ export async function importSource(
       throw error;
     });
     options.metrics?.importRuns.inc({ source: name, outcome: 'succeeded' });
-    const client = await store.pool.connect();
-    try {
-      await recomputeFindings(client, policyOf(config), now());
-    } finally {
-      client.release();
-    }
+    // Findings are recomputed once after an import. Shadow IT rides along with the import of its source and
+    // recomputes them in its own transaction, after its sightings are merged; the import itself is already
+    // committed, so a failing scan (e.g. a missing Graph permission) is reported, not turned into a failed import,
+    // and the findings are then recomputed on their own.
+    let recomputed = false;
     if ((SHADOW_SOURCES as readonly string[]).includes(name)) {
-      // Shadow IT rides along with the import of its source; the import itself is already committed, so a failing
-      // scan (e.g. a missing Graph permission) is reported, not turned into a failed import.
-      await scanShadowApps(store, config, {
+      const scans = await scanShadowApps(store, config, {
         only: name as ShadowSourceName,
         policy: policyOf(config),
         now: now(),
         actor: 'seatkeeper',
         surface: 'system',
         deps: { onRetry: (info) => options.log?.warn({ connector: name, ...info }, 'vendor call retried') },
-      }).catch((error: Error) =>
-        options.log?.warn({ connector: name, err: error }, `shadow IT scan of ${name} failed`),
-      );
+      }).catch((error: Error) => {
+        options.log?.warn({ connector: name, err: error }, `shadow IT scan of ${name} failed`);
+        return [];
+      });
+      recomputed = scans.length > 0;
+    }
+    if (!recomputed) {
+      const client = await store.pool.connect();
+      try {
+        await recomputeFindings(client, policyOf(config), now());
+      } finally {
+        client.release();
+      }
     }
     return result;
   } catch (error) {
