@@ -6,7 +6,7 @@
  * the page stays fast at a million accounts. The lists read one bounded page, in index order where one fits.
  */
 import { configuredConnectors } from '../src/config/config.ts';
-import { EFFECTIVE_STATUS } from '../src/findings/recompute.ts';
+import { EFFECTIVE_STATUS, FINDING_TALLY } from '../src/findings/recompute.ts';
 import { authorize } from './authorize.ts';
 import type { ExportRow, ExportStream } from './export.ts';
 import { likePattern } from './inventory-queries.ts';
@@ -144,15 +144,16 @@ export async function dashboardSummary(
             ORDER BY sn.license_id, sn.taken_at DESC) x) AS active`,
     ),
     pool.query(
-      // One pass over the open findings answers both questions: per kind and currency (the findings tiles) and per
+      // The findings' running tallies answer both questions: per kind and currency (the findings tiles) and per
       // license (each app's open findings, added up below).
-      `SELECT GROUPING(f.license_id) = 0 AS per_license, f.license_id, f.kind, f.currency, count(*)::int AS open,
-         sum(f.seats)::int AS seats, sum(f.savings) AS savings,
-         count(*) FILTER (WHERE f.savings IS NULL)::int AS unpriced
-       FROM findings f
-       WHERE ${EFFECTIVE_STATUS('$1')} = 'open'
-       GROUP BY GROUPING SETS ((f.kind, f.currency), (f.license_id))
-       ORDER BY per_license, f.kind, f.currency NULLS LAST`,
+      `SELECT GROUPING(t.license_id) = 0 AS per_license, t.license_id, t.kind, t.currency,
+         sum(t.findings)::int AS open, sum(t.seats)::int AS seats,
+         CASE WHEN sum(t.findings) > sum(t.unpriced) THEN sum(t.savings) END AS savings,
+         sum(t.unpriced)::int AS unpriced
+       FROM ${FINDING_TALLY('$1')} t
+       WHERE t.status = 'open'
+       GROUP BY GROUPING SETS ((t.kind, t.currency), (t.license_id))
+       ORDER BY per_license, t.kind, t.currency NULLS LAST`,
       [now],
     ),
     pool.query(

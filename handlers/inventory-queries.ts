@@ -147,32 +147,69 @@ export async function whoHas(
   const checked = requireText(args.query, 'app, SKU or e-mail');
   if (!checked.ok) return checked;
   const query = checked.value;
-  const byEmail = query.includes('@');
-  const filter = byEmail
-    ? `(lower(s.email) = lower($1) OR s.person_id = (SELECT person_id FROM person_emails WHERE email = lower($1)))`
-    : `s.license_id IN (
-         SELECT l2.id FROM licenses l2 LEFT JOIN products pr2 ON pr2.id = l2.product_id
-         WHERE lower(l2.sku) = lower($1) OR l2.name ILIKE $4 OR pr2.name ILIKE $4 OR l2.vendor ILIKE $4)`;
-  // The page is chosen and counted on the accounts alone; only its rows are joined to persons and products (a
-  // popular app has hundreds of thousands of holders, and joining them all to show twenty is most of the cost).
-  const result = await ctx.store.pool.query<SubscriberDbRow>(
-    `WITH chosen AS (
-       SELECT s.id, s.is_active, lower(COALESCE(s.email, s.login)) AS sort_key, l.sku
-       FROM cloud_subscribers s
+  if (query.includes('@')) {
+    // One address (or the person behind it, through every alias): a handful of rows, found by index.
+    const result = await ctx.store.pool.query<SubscriberDbRow>(
+      `WITH chosen AS (
+         SELECT s.id, s.is_active, lower(COALESCE(s.email, s.login)) AS sort_key, l.sku
+         FROM cloud_subscribers s
+         JOIN licenses l ON l.id = s.license_id
+         WHERE lower(s.email) = lower($1)
+           OR s.person_id = (SELECT person_id FROM person_emails WHERE email = lower($1))
+       ), page AS (
+         SELECT id FROM chosen ORDER BY is_active DESC, sort_key, sku, id LIMIT $2 OFFSET $3
+       )
+       SELECT ${SUBSCRIBER_COLUMNS}, (SELECT count(*) FROM chosen)::int AS total
+       FROM page
+       JOIN cloud_subscribers s ON s.id = page.id
        JOIN licenses l ON l.id = s.license_id
-       WHERE ${filter}
+       LEFT JOIN products pr ON pr.id = l.product_id
+       LEFT JOIN persons p ON p.id = s.person_id
+       ORDER BY s.is_active DESC, lower(COALESCE(s.email, s.login)), l.sku, s.id`,
+      [query, args.limit, args.offset],
+    );
+    return ok({ total: result.rows[0]?.total ?? 0, rows: result.rows.map(toSubscriberRow) });
+  }
+  // An app: every license whose SKU, plan, product or vendor matches. A popular app has hundreds of thousands of
+  // holders, so each license gives only its first offset + limit holders, in the order of its index
+  // (subscribers_license_order_idx), and the page is taken from those; the total is the licenses' account tallies.
+  const result = await ctx.store.pool.query<SubscriberDbRow>(
+    `WITH sel AS (
+       SELECT l.id, l.sku FROM licenses l LEFT JOIN products pr ON pr.id = l.product_id
+       WHERE lower(l.sku) = lower($1) OR l.name ILIKE $4 OR pr.name ILIKE $4 OR l.vendor ILIKE $4
      ), page AS (
-       SELECT id FROM chosen ORDER BY is_active DESC, sort_key, sku, id LIMIT $2 OFFSET $3
+       SELECT c.id, c.is_active, c.sort_key, sel.sku
+       FROM sel
+       CROSS JOIN LATERAL (
+         SELECT s.id, s.is_active, lower(COALESCE(s.email, s.login)) COLLATE "C" AS sort_key
+         FROM cloud_subscribers s
+         WHERE s.license_id = sel.id
+         ORDER BY s.is_active DESC NULLS LAST, lower(COALESCE(s.email, s.login)) COLLATE "C", s.id
+         LIMIT $2::int + $3::int
+       ) c
+       ORDER BY c.is_active DESC, c.sort_key, sel.sku, c.id LIMIT $2 OFFSET $3
      )
-     SELECT ${SUBSCRIBER_COLUMNS}, (SELECT count(*) FROM chosen)::int AS total
+     SELECT ${SUBSCRIBER_COLUMNS},
+       (SELECT COALESCE(sum(t.accounts), 0) FROM subscriber_tallies t WHERE t.license_id IN (SELECT id FROM sel))::int
+         AS total
      FROM page
      JOIN cloud_subscribers s ON s.id = page.id
      JOIN licenses l ON l.id = s.license_id
      LEFT JOIN products pr ON pr.id = l.product_id
      LEFT JOIN persons p ON p.id = s.person_id
-     ORDER BY s.is_active DESC, lower(COALESCE(s.email, s.login)), l.sku, s.id`,
-    byEmail ? [query, args.limit, args.offset] : [query, args.limit, args.offset, likePattern(query)],
+     ORDER BY page.is_active DESC, page.sort_key, page.sku, page.id`,
+    [query, args.limit, args.offset, likePattern(query)],
   );
+  if (result.rows.length === 0 && args.offset > 0) {
+    // Past the last page: still say how many there are.
+    const counted = await ctx.store.pool.query<{ n: string }>(
+      `SELECT COALESCE(sum(t.accounts), 0) AS n FROM subscriber_tallies t WHERE t.license_id IN (
+         SELECT l.id FROM licenses l LEFT JOIN products pr ON pr.id = l.product_id
+         WHERE lower(l.sku) = lower($1) OR l.name ILIKE $2 OR pr.name ILIKE $2 OR l.vendor ILIKE $2)`,
+      [query, likePattern(query)],
+    );
+    return ok({ total: Number(counted.rows[0]?.n ?? 0), rows: [] });
+  }
   return ok({ total: result.rows[0]?.total ?? 0, rows: result.rows.map(toSubscriberRow) });
 }
 

@@ -1,5 +1,5 @@
 /** Findings and renewals, as lists every surface renders. */
-import { EFFECTIVE_STATUS, FINDING_KINDS } from '../src/findings/recompute.ts';
+import { EFFECTIVE_STATUS, FINDING_KINDS, FINDING_TALLY } from '../src/findings/recompute.ts';
 import type { Listing, Page } from './inventory-queries.ts';
 import { likePattern } from './inventory-queries.ts';
 import { fail, type HandlerContext, ok, type Result } from './types.ts';
@@ -61,25 +61,36 @@ export async function listFindings(
     );
   }
   const app = args.app?.trim() || null;
-  // The page is chosen and counted on the findings alone; only its rows are joined to accounts and persons (an
-  // organisation of a million accounts has hundreds of thousands of open findings).
-  const result = await ctx.store.pool.query(
-    `WITH chosen AS (
-       SELECT f.id, f.savings, f.kind
+  const params = [
+    status,
+    args.kind ?? null,
+    app,
+    app ? likePattern(app) : null,
+    args.limit,
+    args.offset,
+    ctx.now(),
+    args.id ?? null,
+  ];
+  // Only a resolved finding is outside the index the page is read from, in order of savings.
+  const unresolved = status === 'all' || status === 'resolved' ? '' : `f.status <> 'resolved' AND`;
+  // The page is chosen on the findings alone; only its rows are joined to accounts and persons (an organisation of
+  // a million accounts has hundreds of thousands of open findings).
+  const page = ctx.store.pool.query(
+    `WITH page AS (
+       SELECT f.id
        FROM findings f
        LEFT JOIN licenses l ON l.id = f.license_id
        LEFT JOIN products pr ON pr.id = l.product_id
-       WHERE ($2::text IS NULL OR f.kind = $2)
+       WHERE ${unresolved} ($2::text IS NULL OR f.kind = $2)
          AND ($8::bigint IS NULL OR f.id = $8)
          AND ($3::text IS NULL OR lower(l.sku) = lower($3) OR l.name ILIKE $4 OR pr.name ILIKE $4
               OR f.evidence->>'app' ILIKE $4)
          AND ($1::text = 'all' OR ${EFFECTIVE_STATUS('$7')} = $1)
-     ), page AS (
-       SELECT id FROM chosen ORDER BY savings DESC NULLS LAST, kind, id LIMIT $5 OFFSET $6
+       ORDER BY f.savings DESC NULLS LAST, f.kind, f.id LIMIT $5 OFFSET $6
      )
      SELECT f.*, ${EFFECTIVE_STATUS('$7')} AS effective_status, l.sku,
        COALESCE(pr.name, l.name, f.evidence->>'app') AS product, l.vendor, COALESCE(s.email, s.login) AS account,
-       p.primary_email AS person_email, (SELECT count(*) FROM chosen)::int AS total
+       p.primary_email AS person_email
      FROM page
      JOIN findings f ON f.id = page.id
      LEFT JOIN licenses l ON l.id = f.license_id
@@ -87,19 +98,29 @@ export async function listFindings(
      LEFT JOIN cloud_subscribers s ON s.id = f.subscriber_id
      LEFT JOIN persons p ON p.id = f.person_id
      ORDER BY f.savings DESC NULLS LAST, f.kind, f.id`,
-    [
-      status,
-      args.kind ?? null,
-      app,
-      app ? likePattern(app) : null,
-      args.limit,
-      args.offset,
-      ctx.now(),
-      args.id ?? null,
-    ],
+    params,
   );
+  // The total comes from the running tallies (per license, kind and status), not from counting the findings; only
+  // findings without a license (shadow IT, named by the app in their evidence) are counted one by one.
+  const total =
+    args.id !== undefined
+      ? undefined
+      : ctx.store.pool.query<{ n: string }>(
+          `SELECT
+             (SELECT COALESCE(sum(t.findings), 0) FROM ${FINDING_TALLY('$5')} t
+              WHERE ($2::text IS NULL OR t.kind = $2) AND ($1::text = 'all' OR t.status = $1)
+                AND ($3::text IS NULL OR t.license_id IN (
+                  SELECT l.id FROM licenses l LEFT JOIN products pr ON pr.id = l.product_id
+                  WHERE lower(l.sku) = lower($3) OR l.name ILIKE $4 OR pr.name ILIKE $4)))
+             + (SELECT count(*) FROM findings f
+                WHERE $3::text IS NOT NULL AND f.license_id IS NULL AND f.evidence->>'app' ILIKE $4
+                  AND ($2::text IS NULL OR f.kind = $2) AND ($1::text = 'all' OR ${EFFECTIVE_STATUS('$5')} = $1))
+             AS n`,
+          [status, args.kind ?? null, app, app ? likePattern(app) : null, ctx.now()],
+        );
+  const [result, counted] = await Promise.all([page, total]);
   return ok({
-    total: result.rows[0]?.total ?? 0,
+    total: counted ? Number(counted.rows[0]?.n ?? 0) : result.rows.length,
     rows: result.rows.map((r): FindingRow => {
       // A snooze or exemption that has ended says nothing any more.
       const lapsed = r.effective_status !== r.status;

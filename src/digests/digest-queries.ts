@@ -3,6 +3,7 @@
  * the apps with the most idle seats, and the accounts that entered clearing. Each is one statement.
  */
 import type pg from 'pg';
+import { FINDING_TALLY } from '../findings/recompute.ts';
 
 type Db = Pick<pg.Pool, 'query'>;
 
@@ -13,16 +14,22 @@ export interface SavingsTotal {
   seats: number;
 }
 
-/** Open findings with their yearly savings, per currency (never summed across currencies). */
-export async function openSavings(db: Db): Promise<SavingsTotal[]> {
+/**
+ * Open findings (as of `now`) with their yearly savings, per currency (never summed across currencies), from the
+ * findings' running tallies.
+ */
+export async function openSavings(db: Db, now: Date = new Date()): Promise<SavingsTotal[]> {
   const found = await db.query<{
     currency: string | null;
     amount: string | null;
     findings: number;
     seats: number;
   }>(
-    `SELECT currency, sum(savings) AS amount, count(*)::int AS findings, sum(seats)::int AS seats
-     FROM findings WHERE status = 'open' GROUP BY currency ORDER BY sum(savings) DESC NULLS LAST`,
+    `SELECT currency, CASE WHEN sum(findings) > sum(unpriced) THEN sum(savings) END AS amount,
+       sum(findings)::int AS findings, sum(seats)::int AS seats
+     FROM ${FINDING_TALLY('$1')} WHERE status = 'open'
+     GROUP BY currency ORDER BY 2 DESC NULLS LAST`,
+    [now],
   );
   return found.rows.map((r) => ({
     currency: r.currency,
@@ -62,7 +69,7 @@ export interface IdleApp {
 }
 
 /** Apps with the most idle seats (open `idle` findings). */
-export async function topIdleApps(db: Db, limit: number): Promise<IdleApp[]> {
+export async function topIdleApps(db: Db, limit: number, now: Date = new Date()): Promise<IdleApp[]> {
   const found = await db.query<{
     product: string;
     sku: string;
@@ -70,14 +77,15 @@ export async function topIdleApps(db: Db, limit: number): Promise<IdleApp[]> {
     savings: string | null;
     currency: string | null;
   }>(
-    `SELECT COALESCE(pr.name, l.name) AS product, l.sku, sum(f.seats)::int AS seats, sum(f.savings) AS savings,
-       max(f.currency) AS currency
-     FROM findings f JOIN licenses l ON l.id = f.license_id LEFT JOIN products pr ON pr.id = l.product_id
-     WHERE f.status = 'open' AND f.kind = 'idle'
+    `SELECT COALESCE(pr.name, l.name) AS product, l.sku, sum(t.seats)::int AS seats,
+       CASE WHEN sum(t.findings) > sum(t.unpriced) THEN sum(t.savings) END AS savings, max(t.currency) AS currency
+     FROM ${FINDING_TALLY('$2')} t JOIN licenses l ON l.id = t.license_id
+     LEFT JOIN products pr ON pr.id = l.product_id
+     WHERE t.status = 'open' AND t.kind = 'idle'
      GROUP BY COALESCE(pr.name, l.name), l.sku
-     ORDER BY sum(f.seats) DESC, sum(f.savings) DESC NULLS LAST, l.sku
+     ORDER BY 3 DESC, 4 DESC NULLS LAST, l.sku
      LIMIT $1`,
-    [limit],
+    [limit, now],
   );
   return found.rows.map((r) => ({
     product: r.product,

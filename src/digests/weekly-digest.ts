@@ -74,9 +74,9 @@ export async function composeDigest(
   const since = new Date(now.getTime() - 7 * 86_400_000);
   const ctx = { store, config, actor: DIGEST_ACTOR, now: () => now };
   const [open, realized, idle, renewals, unmatched] = await Promise.all([
-    openSavings(store.pool),
+    openSavings(store.pool, now),
     realizedSavings(store.pool, since),
-    topIdleApps(store.pool, 5),
+    topIdleApps(store.pool, 5, now),
     listRenewals(ctx, { days: 90, limit: 10, offset: 0 }),
     newUnmatched(store.pool, since, 10),
   ]);

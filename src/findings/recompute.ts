@@ -270,14 +270,41 @@ export async function recomputeWithin(
     [now, policy.idleDays, policy.graceDays],
   );
   const statuses = await applyStatuses(db, now);
-  const open = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM findings WHERE status = 'open'`);
+  await foldTallies(db);
+  const open = await db.query<{ n: string | null }>(
+    `SELECT sum(findings) AS n FROM finding_tallies WHERE status = 'open'`,
+  );
   return {
     opened: result.rows[0]?.opened ?? 0,
     resolved: result.rows[0]?.resolved ?? 0,
     ...statuses,
-    open: open.rows[0]?.n ?? 0,
+    open: Number(open.rows[0]?.n ?? 0),
   };
 }
+
+/**
+ * Folds the appended deltas of `finding_tallies` and `subscriber_tallies` into one row per group. Deltas a
+ * concurrent transaction has not committed yet are not seen, so they stay and are folded next time; within the
+ * recomputation's lock no other fold runs.
+ */
+export async function foldTallies(db: Queryable): Promise<void> {
+  await db.query(
+    `WITH gone AS (DELETE FROM finding_tallies RETURNING *)
+     INSERT INTO finding_tallies (license_id, kind, status, currency, findings, seats, savings, unpriced)
+     SELECT license_id, kind, status, currency, sum(findings), sum(seats), sum(savings), sum(unpriced)
+     FROM gone GROUP BY license_id, kind, status, currency
+     HAVING sum(findings) <> 0
+     ORDER BY license_id, kind, status, currency`,
+  );
+  await db.query(
+    `WITH gone AS (DELETE FROM subscriber_tallies RETURNING *)
+     INSERT INTO subscriber_tallies (license_id, accounts)
+     SELECT license_id, sum(accounts) FROM gone GROUP BY license_id HAVING sum(accounts) <> 0 ORDER BY license_id`,
+  );
+}
+
+/** SQL for the findings' totals as of the time in parameter `now` (see `finding_tally` in migration 0008). */
+export const FINDING_TALLY = (now: string) => `finding_tally(${now}::timestamptz)`;
 
 /** Active exemptions at $1, as (finding id, reason, by, until): the one lasting longest wins when several cover. */
 const COVER = `

@@ -58,7 +58,7 @@ export async function composeHome(ctx: HandlerContext, notice?: string): Promise
 
   const pool = ctx.store.pool;
   const [savings, seats, findings, renewals, clearing, imports] = await Promise.all([
-    openSavings(pool),
+    openSavings(pool, ctx.now()),
     run(ctx, 'seats', { limit: UTILIZATION_ROWS, offset: 0 }),
     run(ctx, 'findings', { status: 'open', limit: TOP_ROWS, offset: 0 }),
     run(ctx, 'renewals', { days: 90, limit: TOP_ROWS, offset: 0 }),
