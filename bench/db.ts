@@ -58,6 +58,12 @@ export class ScratchDatabases {
     await work(databaseUrl(this.adminUrl, template));
   }
 
+  /** Leaves database `name` out of `dropAll`. */
+  spare(name: string): void {
+    const i = this.made.indexOf(name);
+    if (i >= 0) this.made.splice(i, 1);
+  }
+
   async dropAll(): Promise<void> {
     for (const name of [...this.made]) await this.dropOne(name);
   }

@@ -6,6 +6,7 @@
  *   npm run bench -- --quick           small sizes, short load: a sanity run, written to a temporary directory
  *   --sizes 10000,100000   --runs N   --query-runs N   --chat-runs N   --chat-seconds S   --chat-rate R
  *   --no-queries   --no-chat   --out FILE   --chart FILE   --with-indexes (apply the proposed indexes first)
+ *   --keep (leave the largest organisation's database in place and print its URL, to look into it afterwards)
  *
  * BENCH_DATABASE_URL names the PostgreSQL server (default the local one); the run makes and drops its own
  * databases there (`seatkeeper_bench_*`).
@@ -39,6 +40,7 @@ interface Options {
   out: string;
   chart: string;
   withIndexes: boolean;
+  keep: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -69,6 +71,7 @@ function parseOptions(argv: string[]): Options {
     'out',
     'chart',
     'with-indexes',
+    'keep',
   ]);
   for (const arg of argv)
     if (arg.startsWith('--') && !known.has(arg.slice(2))) throw new Error(`unknown option ${arg}`);
@@ -96,6 +99,7 @@ function parseOptions(argv: string[]): Options {
       value('chart') ?? join(scratchDir, quick ? 'bench-scaling.svg' : 'docs/bench-scaling.svg'),
     ),
     withIndexes: argv.includes('--with-indexes'),
+    keep: argv.includes('--keep'),
   };
 }
 
@@ -192,6 +196,10 @@ async function main(): Promise<void> {
       chat = { accounts, runs };
     }
   } finally {
+    if (kept && options.keep) {
+      scratch.spare(kept.name);
+      say(`kept: ${kept.url}`);
+    }
     await scratch
       .dropAll()
       .catch((error: Error) => say(`could not drop the scratch databases: ${error.message}`));
