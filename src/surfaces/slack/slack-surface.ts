@@ -20,6 +20,7 @@ import {
 import type { Express } from 'express';
 import { loadRoles } from '../../auth/actors.ts';
 import type { Config } from '../../config/config.ts';
+import { DeferredWork } from '../../http/deferred-work.ts';
 import type { JobRunner } from '../../jobs/job-runner.ts';
 import type { Logger } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
@@ -41,6 +42,8 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 
 export const DELIVERY_JOB = 'slack:deliver-notifications';
 export const DIGEST_JOB = 'slack:weekly-digest';
+/** Answers worked on at once after their acknowledgement (commands, clicks, forms); the rest wait their turn. */
+const DEFERRED_CONCURRENCY = 8;
 
 export interface SlackSurfaceDeps {
   /** The service's HTTP app: `/slack/events` is mounted on it. */
@@ -159,7 +162,9 @@ export async function startSlackSurface(deps: SlackSurfaceDeps): Promise<SlackSu
         });
   const bolt = new App({ token: settings.botToken, receiver, logger, clientOptions });
 
-  const inflight = new Set<Promise<void>>();
+  // What a listener does after acknowledging runs a bounded number at once: under a burst of commands the event loop
+  // then stays free to read and acknowledge the next requests within Slack's three seconds.
+  const deferred = new DeferredWork(DEFERRED_CONCURRENCY);
   const sc: SurfaceContext = {
     store,
     config,
@@ -169,11 +174,9 @@ export async function startSlackSurface(deps: SlackSurfaceDeps): Promise<SlackSu
     client: bolt.client,
     now: deps.now ?? (() => new Date()),
     track(work) {
-      const running = work()
-        .catch((error: unknown) => log.error({ err: error }, 'slack: background work failed'))
-        .finally(() => inflight.delete(running));
-      inflight.add(running);
-      return running;
+      return deferred
+        .run(work)
+        .catch((error: unknown) => log.error({ err: error }, 'slack: background work failed'));
     },
   };
   registerListeners(bolt, sc);
@@ -218,7 +221,7 @@ export async function startSlackSurface(deps: SlackSurfaceDeps): Promise<SlackSu
   return {
     transport,
     async stop() {
-      await Promise.allSettled([...inflight]);
+      await deferred.drain();
       if (transport === 'socket') await bolt.stop();
     },
   };
