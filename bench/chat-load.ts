@@ -227,12 +227,21 @@ async function load(
     requests: [{ method: 'POST', setupRequest: setupRequest as never }],
   });
   const ok = result['2xx'];
+  const failures = [
+    ...Object.entries(result.statusCodeStats ?? {})
+      .filter(([code]) => !code.startsWith('2'))
+      .map(([code, { count }]) => `${count} × HTTP ${code}`),
+    ...(result.timeouts ? [`${result.timeouts} timeouts`] : []),
+    ...(result.errors - result.timeouts > 0 ? [`${result.errors - result.timeouts} connection errors`] : []),
+  ];
+  if (failures.length > 0) process.stderr.write(`  ${url}: ${failures.join(', ')}\n`);
   return {
     rate: options.rate,
     seconds: options.seconds,
     sent: result.requests.sent,
     ok,
-    errors: result.errors + result.timeouts + result.non2xx,
+    // autocannon counts a timeout among its errors too.
+    errors: result.errors + result.non2xx,
     ackP50: result.latency.p50,
     ackP99: result.latency.p99,
   };
