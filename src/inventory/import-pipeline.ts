@@ -56,6 +56,12 @@ export class ImportFailedError extends Error {
   }
 }
 
+/** Memory for each sort or hash of the switch (a few per statement, on one connection, for its duration). */
+const SWITCH_WORK_MEM = '64MB';
+
+/** New subscribers from which the switch refreshes the table's statistics before it goes on. */
+const ANALYZE_AFTER_ROWS = 1000;
+
 /** Rows written per staging statement (a few vendor pages; the memory they hold stays small). */
 const STAGE_BATCH_ROWS = 5000;
 
@@ -408,6 +414,9 @@ async function openUsageStaging(pool: pg.Pool, runId: number) {
     /** Each staged account takes its latest signal, where that is later than what the account itself said. */
     async apply(): Promise<void> {
       await client.query(`ANALYZE ${table}`);
+      await client.query('BEGIN');
+      // The latest signal per account is found by a sort that would spill to disk in the default work_mem.
+      await client.query(`SET LOCAL work_mem = '${SWITCH_WORK_MEM}'`);
       await client.query(
         `UPDATE staging_accounts a SET last_activity_at = u.at, last_activity_source = u.src
          FROM (
@@ -422,9 +431,12 @@ async function openUsageStaging(pool: pg.Pool, runId: number) {
            AND (a.last_activity_at IS NULL OR a.last_activity_at < u.at)`,
         [runId],
       );
+      await client.query('COMMIT');
     },
     async close(): Promise<void> {
       try {
+        // A failed apply leaves its transaction open on this connection.
+        await client.query('ROLLBACK').catch(() => undefined);
         await client.query(`DROP TABLE IF EXISTS ${table}`);
       } finally {
         client.release();
@@ -476,6 +488,8 @@ async function switchOver(
     // Fresh staging rows have no statistics: without them the planner picks nested loops over thousands of rows.
     await client.query('ANALYZE staging_subscriptions, staging_accounts, staging_persons');
     await client.query('BEGIN');
+    // Joins and sorts over every account of the source: in the default work_mem they spill to disk.
+    await client.query(`SET LOCAL work_mem = '${SWITCH_WORK_MEM}'`);
     const lease = await client.query(
       `SELECT 1 FROM import_leases WHERE source = $1 AND run_id = $2 FOR UPDATE`,
       [source, runId],
@@ -500,6 +514,8 @@ async function switchOver(
     await switchLicenses(client, source, runId, now);
     await postLicensesToCatalog(client);
     const upserted = await switchSubscribers(client, source, runId, now);
+    // Many new rows (a first import): without fresh statistics the passes that follow plan nested loops over them.
+    if (upserted.added >= ANALYZE_AFTER_ROWS) await client.query('ANALYZE cloud_subscribers');
     // Before requirements are made: an account that is gone must not earn a fresh requirement on its way out.
     const removed = await removeMissingSubscribers(client, source, runId, now);
     await matchSubscribers(client, now);
