@@ -118,29 +118,52 @@ export async function runImport(
       (page, offset) => validatePage(accountRecord, page, `${source} accounts`, offset),
       (rows) => stageAccounts(pool, runId, rows),
     );
-    if (connector.usage) {
+    // Usage and persons are read side by side: two vendor streams, two connections, each waiting on the network
+    // while the other is written. When one fails the other stops at its next page.
+    let halted = false;
+    const alongside = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (error) {
+        halted = true;
+        throw error;
+      }
+    };
+    const usageStaged = alongside(async () => {
+      const usagePages = connector.usage?.();
+      if (!usagePages) return;
       const usage = await openUsageStaging(pool, runId);
       try {
         await stage(
-          connector.usage(),
+          usagePages,
           'usage',
           (page, offset) => validatePage(usageRecord, page, `${source} usage`, offset),
           (rows) => usage.add(rows),
+          STAGE_BATCH_ROWS,
+          () => halted,
         );
-        await usage.apply();
+        if (!halted) await usage.apply();
       } finally {
         await usage.close();
       }
-    }
+    });
     const importPersons = options.persons === true && connector.persons !== undefined;
-    if (importPersons && connector.persons) {
-      stagedCounts.persons = await stage(
-        connector.persons(),
+    const personsStaged = alongside(async () => {
+      const personPages = importPersons ? connector.persons?.() : undefined;
+      if (!personPages) return 0;
+      return stage(
+        personPages,
         'persons',
         (page, offset) => validatePage(personRecord, page, `${source} persons`, offset),
         (rows) => stagePersons(pool, runId, rows),
+        STAGE_BATCH_ROWS,
+        () => halted,
       );
-    }
+    });
+    const [usageOutcome, personsOutcome] = await Promise.allSettled([usageStaged, personsStaged]);
+    if (usageOutcome.status === 'rejected') throw usageOutcome.reason;
+    if (personsOutcome.status === 'rejected') throw personsOutcome.reason;
+    stagedCounts.persons = personsOutcome.value;
     const counts = await switchOver(store, source, runId, now(), {
       ...options,
       persons: importPersons,
@@ -166,6 +189,8 @@ export async function runImport(
     validate: (page: T[], offset: number) => R[],
     write: (rows: R[]) => Promise<void>,
     batchRows = STAGE_BATCH_ROWS,
+    /** Whether a stream read alongside this one failed: then this one stops too, its rows unwanted. */
+    halted: () => boolean = () => false,
   ): Promise<number> {
     let records = 0;
     let pageCount = 0;
@@ -189,6 +214,10 @@ export async function runImport(
       for (;;) {
         const current = await next;
         if (current.done) break;
+        if (halted()) {
+          iterator.return?.(undefined)?.catch(() => undefined);
+          return records;
+        }
         const page = current.value;
         for (const row of validate(page, records)) batch.push(row);
         records += page.length;

@@ -246,6 +246,45 @@ describe.each(BACKENDS)('import pipeline on %s', (backend) => {
     expect(staged.rows[0].n).toBe(0);
   });
 
+  it('reads usage and persons side by side, and stops reading persons when usage fails', async () => {
+    await importM365();
+    const before = await tableSnapshot(store);
+    let personPagesRead = 0;
+    let personsClosed = false;
+    const connector = {
+      ...fixtureConnector('m365', { ...m365, usage: [] }),
+      async *usage() {
+        yield [{ accountId: 'u-bo', lastActivityAt: new Date('2026-11-10T00:00:00Z'), source: 'report' }];
+        // The report breaks off while the directory is still being read.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw new Error('the usage report broke off');
+      },
+      async *persons() {
+        try {
+          for (let page = 0; page < 1000; page++) {
+            personPagesRead++;
+            yield [personEntry(`p${page}@example.com`)];
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        } finally {
+          personsClosed = true;
+        }
+      },
+    };
+    const error = await runImport(store, connector, { ...options(), persons: true }).catch((e) => e);
+    expect(error).toBeInstanceOf(ImportFailedError);
+    expect(error.message).toBe('m365: the usage report broke off');
+    // Persons were read meanwhile, and no further once usage failed.
+    expect(personPagesRead).toBeGreaterThan(0);
+    expect(personPagesRead).toBeLessThan(1000);
+    expect(personsClosed).toBe(true);
+    expect(await tableSnapshot(store)).toEqual(before);
+    for (const table of ['staging_accounts', 'staging_persons']) {
+      const staged = await store.pool.query(`SELECT count(*)::int AS n FROM ${table}`);
+      expect(staged.rows[0].n).toBe(0);
+    }
+  });
+
   it('rejects a record that breaks the contract, naming the stream, record and field', async () => {
     const bad = {
       ...m365,
