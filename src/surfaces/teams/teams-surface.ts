@@ -40,8 +40,12 @@ export const TEAMS_DIGEST_JOB = 'teams:weekly-digest';
 export const TEAMS_ENDPOINT = '/api/messages';
 /** Message turns run at once after their acknowledgement; the rest wait their turn. */
 const TURN_CONCURRENCY = 8;
-/** Message turns that may wait; beyond them a message is answered only once its turn is done. */
-const TURNS_WAITING = 2_000;
+/**
+ * Message turns that may wait. A waiting turn holds its parsed activity (a few kilobytes), and a reply may come late:
+ * Teams takes it whenever it comes. Beyond this many, a message is answered only once its turn is done, which slows
+ * the sender down rather than letting memory grow without bound.
+ */
+const TURNS_WAITING = 5_000;
 
 export interface TeamsSurfaceDeps {
   config: Config;
