@@ -225,6 +225,7 @@ export async function ageOrganisation(databaseUrl: string): Promise<void> {
       `UPDATE cloud_subscribers SET first_import_at = first_import_at - interval '180 days',
          updated_at = updated_at - interval '180 days'`,
     );
+    await client.query('VACUUM ANALYZE cloud_subscribers, persons, person_emails, licenses');
     await recomputeFindings(client, policyOf(config), new Date());
     await client.query('VACUUM ANALYZE cloud_subscribers');
     await client.query('VACUUM ANALYZE findings');
