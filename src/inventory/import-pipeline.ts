@@ -219,12 +219,13 @@ export async function runImport(
           return records;
         }
         const page = current.value;
+        // Ask the vendor for the next page while this one is validated and written: network, validation and
+        // database work side by side.
+        next = ask();
         for (const row of validate(page, records)) batch.push(row);
         records += page.length;
         pageCount += 1;
         options.onProgress?.({ stream, pages: pageCount, records });
-        // Ask the vendor for the next page while this batch is written: network and database work side by side.
-        next = ask();
         if (batch.length >= batchRows) await flush();
         await renew();
       }
