@@ -20,6 +20,7 @@ CREATE INDEX "subscriber_tallies_license_idx" ON "subscriber_tallies" USING btre
 CREATE INDEX "subscribers_license_order_idx" ON "cloud_subscribers" USING btree ("license_id","is_active" DESC NULLS LAST,lower(COALESCE("email", "login")) COLLATE "C","id");--> statement-breakpoint
 CREATE INDEX "findings_open_savings_idx" ON "findings" USING btree ("savings" DESC NULLS LAST,"kind","id") WHERE "findings"."status" <> 'resolved';--> statement-breakpoint
 CREATE INDEX "findings_lapse_idx" ON "findings" USING btree ("status_until") WHERE "findings"."status" IN ('snoozed', 'exempted');--> statement-breakpoint
+CREATE INDEX "findings_reclaimed_idx" ON "findings" USING btree ("resolved_at") WHERE "findings"."resolved_how" = 'reclaimed';--> statement-breakpoint
 -- Every statement that writes findings appends, per license, kind, status and currency, what it added and took away
 -- (from its transition tables): one row per group it changed, however many findings it wrote.
 CREATE FUNCTION "finding_tallies_add"() RETURNS trigger LANGUAGE plpgsql AS $$

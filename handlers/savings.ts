@@ -2,7 +2,7 @@
  * Savings: potential (open findings that free a paid seat) and realized (findings resolved by reclaiming the seat),
  * by app, by kind and in total, per currency — prices in different currencies are never added up.
  */
-import { EFFECTIVE_STATUS } from '../src/findings/recompute.ts';
+import { FINDING_TALLY } from '../src/findings/recompute.ts';
 import { likePattern } from './inventory-queries.ts';
 import { fail, type HandlerContext, ok, type Result } from './types.ts';
 
@@ -29,9 +29,9 @@ export interface SavingsRow {
 }
 
 /**
- * Potential and realized savings. By app and in the total a seat counts once (an idle seat that is also a
- * duplicate saves its price once); by kind it counts under each kind it has. `byKind: false` leaves the rows by
- * kind out (and the work of counting them), for a caller that shows only apps and the total.
+ * Potential and realized savings. A seat counts once: it has at most one open saving finding (a seat covered by a
+ * larger plan is a duplicate, not also idle), and a reclaimed seat counts once however many of its findings the
+ * reclaim resolved. `byKind: false` leaves the rows by kind out, for a caller that shows only apps and the total.
  */
 export async function savingsReport(
   ctx: HandlerContext,
@@ -45,42 +45,46 @@ export async function savingsReport(
     }
   }
   const app = args.app?.trim() || null;
+  // Open findings come from the running tallies; a seat has at most one open saving finding (the recomputation
+  // reports a seat idle, departed or duplicate, never two of them), so adding findings adds seats. Reclaimed ones
+  // are few (each was a decision) and read one by one, a seat counted once.
   const result = await ctx.store.pool.query(
     `WITH sel AS (
        SELECT l.id, COALESCE(pr.name, l.name) AS app
        FROM licenses l LEFT JOIN products pr ON pr.id = l.product_id
        WHERE $3::text IS NULL OR lower(l.sku) = lower($3) OR l.name ILIKE $4 OR pr.name ILIKE $4
      ),
-     -- One narrow row per finding that counts (open, or reclaimed): what the sorts below carry. The app is joined
-     -- back per license after aggregating, not to each of a million findings.
-     facts AS MATERIALIZED (
-       SELECT f.id, f.kind, f.license_id, f.savings, f.currency, x.open,
-         -- One key per seat: the seat's id, or the finding's own (negated, so it never equals a seat id) when the
-         -- finding has no seat. Numbers and a boolean, not text: the DISTINCT ON below sorts them, and text sorts
-         -- by collation, several times slower at a million findings.
-         COALESCE(f.subscriber_id, -f.id) AS seat
+     open AS (
+       SELECT t.license_id, t.kind, t.currency, sum(t.findings) AS n, sum(t.unpriced) AS unpriced,
+         CASE WHEN sum(t.findings) > sum(t.unpriced) THEN sum(t.savings) END AS savings
+       FROM ${FINDING_TALLY('$1')} t
+       WHERE t.status = 'open' AND t.kind = ANY($2::text[]) AND t.license_id IN (SELECT id FROM sel)
+       GROUP BY t.license_id, t.kind, t.currency
+     ),
+     reclaimed AS (
+       -- One row per seat: the seat's id, or the finding's own (negated, never a seat id) when it has none.
+       SELECT DISTINCT ON (COALESCE(f.subscriber_id, -f.id)) f.license_id, f.kind, f.currency, f.savings
        FROM findings f
-       CROSS JOIN LATERAL (SELECT ${EFFECTIVE_STATUS('$1')} = 'open' AS open) x
-       WHERE f.kind = ANY($2::text[]) AND f.license_id = ANY (ARRAY(SELECT id FROM sel))
-         AND (x.open OR (f.status = 'resolved' AND f.resolved_how = 'reclaimed'
-           AND ($5::timestamptz IS NULL OR f.resolved_at >= $5)))
+       WHERE f.resolved_how = 'reclaimed' AND f.status = 'resolved' AND f.kind = ANY($2::text[])
+         AND f.license_id IN (SELECT id FROM sel) AND ($5::timestamptz IS NULL OR f.resolved_at >= $5)
+       ORDER BY COALESCE(f.subscriber_id, -f.id), f.savings DESC NULLS LAST, f.id
      ),
-     seats AS (
-       SELECT DISTINCT ON (open, seat) open, license_id, currency, savings
-       FROM facts ORDER BY open, seat, savings DESC NULLS LAST, id
-     ),
-     per_license AS (
-       SELECT open, license_id, currency, sum(savings) AS savings, count(*) AS n,
-         count(*) FILTER (WHERE savings IS NULL) AS unpriced
-       FROM seats GROUP BY open, license_id, currency
+     facts AS (
+       SELECT true AS open, license_id, kind, currency, n, unpriced, savings FROM open
+       UNION ALL
+       SELECT false, license_id, kind, currency, count(*), count(*) FILTER (WHERE savings IS NULL), sum(savings)
+       FROM reclaimed GROUP BY license_id, kind, currency
      ),
      parts AS (
-       SELECT 'app' AS by, s.app, NULL::text AS kind, p.currency, p.open, p.savings, p.n, p.unpriced
-       FROM per_license p JOIN sel s ON s.id = p.license_id
-       UNION ALL SELECT 'total', NULL, NULL, currency, open, savings, n, unpriced FROM per_license
+       SELECT 'app' AS by, s.app, NULL::text AS kind, f.currency, f.open, sum(f.savings) AS savings, sum(f.n) AS n,
+         sum(f.unpriced) AS unpriced
+       FROM facts f JOIN sel s ON s.id = f.license_id GROUP BY s.app, f.currency, f.open
        UNION ALL
-       SELECT 'kind', NULL, kind, currency, open, sum(savings), count(*), count(*) FILTER (WHERE savings IS NULL)
-       FROM facts WHERE $6::boolean GROUP BY kind, currency, open
+       SELECT 'total', NULL, NULL, currency, open, sum(savings), sum(n), sum(unpriced) FROM facts
+       GROUP BY currency, open
+       UNION ALL
+       SELECT 'kind', NULL, kind, currency, open, sum(savings), sum(n), sum(unpriced) FROM facts
+       WHERE $6::boolean GROUP BY kind, currency, open
      )
      SELECT by, app, kind, currency,
        CASE WHEN COALESCE(sum(n) FILTER (WHERE open), 0) = 0 THEN 0

@@ -109,7 +109,8 @@ const CURRENT = `
   WHERE s.is_active AND l.present AND (p.employment_status = 'departed' OR NOT p.directory_enabled)
   UNION ALL
   -- idle: no activity for N days (or never, and assigned longer ago than the grace period); only where the
-  -- vendor reports activity at all, and not for departed holders (their finding says more)
+  -- vendor reports activity at all, and not for departed holders (their finding says more), nor for seats that are
+  -- duplicates (filtered in recomputeWithin: removing a covered seat costs its holder nothing, whatever the use)
   SELECT 'idle:' || s.id, 'idle', 'medium', l.id, s.id, p.id, 1,
     jsonb_build_object('lastActivityAt', ${ISO('s.last_activity_at')}, 'source', s.last_activity_source,
       'assignedAt', ${ISO('COALESCE(s.assigned_at, s.first_import_at)')},
@@ -234,7 +235,14 @@ export async function recomputeWithin(
   // row is touched by both (a key is either current or not). Statuses (snoozed, exempted) are kept here and
   // settled by applyStatuses below.
   const result = await db.query<{ opened: number; resolved: number }>(
-    `WITH current AS (${CURRENT}),
+    `WITH every AS MATERIALIZED (${CURRENT}),
+     -- A seat is a saving once: a seat that is covered by a larger plan (duplicate) is not also reported idle, so
+     -- totals over findings never count a seat's price twice.
+     current AS (
+       SELECT * FROM every e
+       WHERE e.kind <> 'idle'
+         OR NOT EXISTS (SELECT 1 FROM every d WHERE d.kind = 'duplicate' AND d.subscriber_id = e.subscriber_id)
+     ),
      previous AS (
        SELECT f.key, f.status FROM findings f WHERE f.key IN (SELECT key FROM current)
      ),

@@ -5,7 +5,7 @@
  * Every query built on `RENEWAL_CTES` starts with the same four parameters (see `renewalParams`):
  * $1 now (timestamptz), $2 today (date, UTC), $3 look-back days, $4 buffer percent. Further parameters start at $5.
  */
-import { EFFECTIVE_STATUS } from '../findings/recompute.ts';
+import { FINDING_TALLY } from '../findings/recompute.ts';
 import { type BudgetCheck, budgetCheck, money } from './budget-check.ts';
 import { isoDay, type RenewalSettings } from './settings.ts';
 
@@ -94,16 +94,18 @@ renewals AS (
       ceil(GREATEST(COALESCE(pk.peak, 0), lv.consumed_units) * (1 + $4::numeric / 100))::int,
       lv.consumed_units,
       COALESCE(lv.commit_floor, 0)) AS recommended,
-    (SELECT count(*)::int FROM findings f
-     -- status <> 'resolved' adds nothing to the effective status but lets findings_open_idx find the rows.
-     WHERE f.license_id = lv.id AND f.kind = 'idle' AND f.status <> 'resolved'
-       AND ${EFFECTIVE_STATUS('$1::timestamptz')} = 'open') AS idle_seats,
+    COALESCE(idle.seats, 0)::int AS idle_seats,
     b.id AS budget_id, b.fiscal_year AS budget_year, b.amount AS budget_amount, b.currency AS budget_currency,
     b.committed AS budget_committed, b.amount - b.committed AS budget_remaining,
     -- The part of the committed spend that is this license's current term (renewing replaces it).
     CASE WHEN b.id IS NOT NULL AND lv.currency = b.currency AND lv.annual_cost IS NOT NULL
       AND lv.capability_status NOT IN ('Deleted', 'LockedOut') THEN lv.annual_cost ELSE 0 END AS budget_counted
   FROM live lv
+  -- Open idle findings per license, from the findings' running tallies.
+  LEFT JOIN (
+    SELECT t.license_id, sum(t.findings) AS seats FROM ${FINDING_TALLY('$1')} t
+    WHERE t.kind = 'idle' AND t.status = 'open' GROUP BY t.license_id
+  ) idle ON idle.license_id = lv.id
   LEFT JOIN LATERAL (
     SELECT max(sn.consumed) AS peak FROM license_snapshots sn
     WHERE sn.license_id = lv.id AND sn.taken_at <= $1::timestamptz

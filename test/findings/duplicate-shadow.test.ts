@@ -12,6 +12,7 @@ import {
   scanShadow,
 } from '../../handlers/findings-shadow.ts';
 import { listFindings } from '../../handlers/reports.ts';
+import { savingsReport } from '../../handlers/savings.ts';
 import { type Actor, type HandlerContext, operatorActor, type Result } from '../../handlers/types.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { recomputeFindings } from '../../src/findings/recompute.ts';
@@ -204,6 +205,22 @@ describe('duplicate findings', () => {
         evidence: expect.objectContaining({ coveredPlan: 'Enterprise Mobility + Security E3' }),
       },
     ]);
+  });
+
+  it('reports a covered seat that is also idle once, as a duplicate, and counts its saving once', async () => {
+    // Ana stops using her E3 seat (the one her E5 covers) and her E5 one alike.
+    await store.pool.query(
+      `UPDATE cloud_subscribers SET last_activity_at = $1 WHERE lower(email) = 'ana@example.com'`,
+      [at(-200)],
+    );
+    await recompute();
+    const anas = value(await listFindings(ctx(), { limit: 100, offset: 0 }))
+      .rows.filter((f) => f.email === 'ana@example.com')
+      .map((f) => `${f.kind} ${f.sku}`)
+      .sort();
+    expect(anas).toEqual(['duplicate ENTERPRISEPACK', 'idle POWER_BI_PRO', 'idle SPE_E5']);
+    const e3 = value(await savingsReport(ctx(), { app: 'ENTERPRISEPACK' }));
+    expect(e3.find((r) => r.by === 'total')).toMatchObject({ potential: 480, openFindings: 2 });
   });
 
   it('adds and removes custom overlaps; a shipped one switched off stays off across restarts', async () => {
