@@ -92,7 +92,7 @@ function cases(store: Store, ctx: HandlerContext, accounts: number): Case[] {
           `SELECT ${SUBSCRIBER_SQL} FROM cloud_subscribers s JOIN licenses l ON l.id = s.license_id
            LEFT JOIN persons p ON p.id = s.person_id
            WHERE s.license_id = ${license}
-           ORDER BY s.is_active DESC, lower(COALESCE(s.email, s.login)), s.id LIMIT 20`,
+           ORDER BY s.is_active DESC NULLS LAST, lower(COALESCE(s.email, s.login)) COLLATE "C", s.id LIMIT 20`,
           [sku(r)],
         );
         await pool.query(`SELECT count(*) FROM cloud_subscribers WHERE license_id = ${license}`, [sku(r)]);
