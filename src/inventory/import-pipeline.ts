@@ -219,13 +219,14 @@ export async function runImport(
           return records;
         }
         const page = current.value;
-        // Ask the vendor for the next page while this one is validated and written: network, validation and
-        // database work side by side.
-        next = ask();
-        for (const row of validate(page, records)) batch.push(row);
+        const offset = records;
         records += page.length;
         pageCount += 1;
         options.onProgress?.({ stream, pages: pageCount, records });
+        // Ask the vendor for the next page while this one is validated and written: network, validation and
+        // database work side by side.
+        next = ask();
+        for (const row of validate(page, offset)) batch.push(row);
         if (batch.length >= batchRows) await flush();
         await renew();
       }
