@@ -26,6 +26,8 @@ export interface LoadMeasure {
   delivered: number;
   /** The service's event-loop delay while the endpoint was loaded (ms): what an incoming request waited to be read. */
   loopDelay?: { p50: number; p99: number; max: number };
+  /** The share of 2xx answers the service itself timed within 250 ms and 500 ms. */
+  served?: { within250: number; within500: number };
 }
 
 const BIN = fileURLToPath(new URL('../bin/seatkeeper.js', import.meta.url));
@@ -37,6 +39,8 @@ const TEAMS_ADMIN = {
   email: 'it@bench.example',
 };
 const BOT_TOKEN = 'xoxb-0000-bench-bot-token-5d2e1f';
+/** The route label the service's request histogram gives the Teams endpoint. */
+const TEAMS_ROUTE = '/api/messages';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -60,10 +64,14 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs = 120_000):
 }
 
 /**
- * The service's event-loop delay since the previous call, from its `/metrics` (prom-client's monitor resets its
- * histogram on each scrape, so one scrape before a load and one after cover exactly that load).
+ * What the service says about itself since the previous scrape, from its `/metrics`: its event-loop delay
+ * (prom-client's monitor resets its histogram on each scrape, so one scrape before a load and one after cover exactly
+ * that load) and its own request-duration histogram per route (cumulative; the caller subtracts).
  */
-async function loopDelay(url: string): Promise<{ p50: number; p99: number; max: number } | undefined> {
+async function scrape(url: string): Promise<{
+  loopDelay?: { p50: number; p99: number; max: number };
+  answered: (route: string) => Map<string, number>;
+}> {
   const text = await fetch(`${url}/metrics`)
     .then((r) => r.text())
     .catch(() => '');
@@ -75,7 +83,31 @@ async function loopDelay(url: string): Promise<{ p50: number; p99: number; max: 
     return match ? Math.round(Number(match[1]) * 1000) : Number.NaN;
   };
   const delay = { p50: value('p50'), p99: value('p99'), max: value('max') };
-  return Object.values(delay).every(Number.isFinite) ? delay : undefined;
+  // Requests of a route answered 2xx within each bucket's bound, as the service timed them (request read to
+  // response written): beside autocannon's figure, which also holds the load generator's own delays.
+  const answered = (route: string) => {
+    const buckets = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('seatkeeper_http_request_duration_seconds_bucket{')) continue;
+      if (!line.includes(`route="${route}"`) || !/status="2\d\d"/.test(line)) continue;
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      const count = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (le) buckets.set(le, (buckets.get(le) ?? 0) + count);
+    }
+    return buckets;
+  };
+  return { loopDelay: Object.values(delay).every(Number.isFinite) ? delay : undefined, answered };
+}
+
+/** The share of a route's 2xx answers the service gave within 250 ms and 500 ms between two scrapes. */
+function answeredWithin(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): { within250: number; within500: number } | undefined {
+  const count = (le: string) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const all = count('+Inf');
+  if (all <= 0) return undefined;
+  return { within250: count('0.25') / all, within500: count('0.5') / all };
 }
 
 async function until(check: () => boolean, timeoutMs: number): Promise<void> {
@@ -133,7 +165,7 @@ export async function measureChatLoad(
 
     // Slack: each request is a fresh, correctly signed slash command with its own response URL.
     let slackSent = 0;
-    await loopDelay(url);
+    const slackStart = await scrape(url);
     const slackBefore = slack.callsOf('respond').length;
     const slackRun = await load(`${url}/slack/events`, options, (req) => {
       const n = slackSent++;
@@ -154,21 +186,22 @@ export async function measureChatLoad(
         },
       };
     });
-    const slackLoop = await loopDelay(url);
+    const slackEnd = await scrape(url);
     const slackDelivered = () => slack.callsOf('respond').length - slackBefore;
     await until(() => slackDelivered() >= slackRun.ok, 60_000);
     results.push({
       endpoint: '/slack/events',
       ...slackRun,
       delivered: slackDelivered(),
-      loopDelay: slackLoop,
+      loopDelay: slackEnd.loopDelay,
+      served: answeredWithin(slackStart.answered('/slack/events'), slackEnd.answered('/slack/events')),
     });
 
     // Teams: message activities in a personal chat, answered through the Bot Connector.
     let teamsSent = 0;
     const replies = () => connector.calls.filter((c) => c.kind === 'reply' || c.kind === 'send').length;
     const teamsBefore = replies();
-    await loopDelay(url);
+    const teamsStart = await scrape(url);
     const teamsRun = await load(`${url}/api/messages`, options, (req) => {
       const n = teamsSent++;
       const activity = messageActivity(
@@ -184,18 +217,28 @@ export async function measureChatLoad(
         headers: { 'content-type': 'application/json' },
       };
     });
-    const teamsLoop = await loopDelay(url);
+    const teamsEnd = await scrape(url);
     await until(() => replies() - teamsBefore >= teamsRun.ok, 60_000);
     results.push({
       endpoint: '/api/messages',
       ...teamsRun,
       delivered: replies() - teamsBefore,
-      loopDelay: teamsLoop,
+      loopDelay: teamsEnd.loopDelay,
+      served: answeredWithin(teamsStart.answered(TEAMS_ROUTE), teamsEnd.answered(TEAMS_ROUTE)),
     });
     for (const r of results) {
-      if (!r.loopDelay) continue;
-      const { p50, p99, max } = r.loopDelay;
-      process.stderr.write(`  ${r.endpoint}: event-loop delay p50 ${p50} ms, p99 ${p99} ms, max ${max} ms\n`);
+      const parts = [];
+      if (r.loopDelay) {
+        const { p50, p99, max } = r.loopDelay;
+        parts.push(`event-loop delay p50 ${p50} ms, p99 ${p99} ms, max ${max} ms`);
+      }
+      if (r.served) {
+        const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
+        parts.push(
+          `answered by the service within 250 ms ${percent(r.served.within250)}, within 500 ms ${percent(r.served.within500)}`,
+        );
+      }
+      if (parts.length > 0) process.stderr.write(`  ${r.endpoint}: ${parts.join('; ')}\n`);
     }
     return results;
   } catch (error) {
