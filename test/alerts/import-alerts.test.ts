@@ -52,6 +52,8 @@ describe('IT alerts after imports', () => {
     // Adele (it-manager) talks to the bot once: Teams then shows her the buttons of channel cards.
     const chat = conversation('personal', 'a:adele-personal');
     expect((await h.post(messageActivity(h.connector, ADELE, chat, 'help'))).status).toBe(200);
+    // A message is acknowledged before its turn runs: the turn has stored her address once it has answered.
+    await h.connector.waitFor((c) => (c.kind === 'reply' || c.kind === 'send') && c.conversationId === chat.id);
   }, 120_000);
   afterAll(async () => h?.stop());
   afterEach(() => {
