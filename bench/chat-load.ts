@@ -1,17 +1,19 @@
 /**
  * The chat endpoints under a fixed load: the service runs as its own process on the benchmark database, Slack and the
- * Bot Connector are the test fakes, and autocannon sends correctly signed slash commands to `/slack/events` and
- * message activities to `/api/messages` (authentication off) at a fixed rate on loopback. Every acknowledged request
- * must end in one reply delivered to the fake; the run waits for them and counts.
+ * Bot Connector are the test fakes, and autocannon, in a process of its own (`load-client.ts`), sends correctly signed
+ * slash commands to `/slack/events` and message activities to `/api/messages` (authentication off) at a fixed rate on
+ * loopback. Every acknowledged request must end in one reply delivered to the fake; the run waits for them and counts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import { BotConnectorFake, conversation, messageActivity } from '../test/fakes/bot-connector-fake.ts';
-import { SIGNING_SECRET, SlackFake, slackSignature, slashCommandBody } from '../test/fakes/slack-fake.ts';
+import { SIGNING_SECRET, SlackFake, slashCommandBody } from '../test/fakes/slack-fake.ts';
 import { childEnv } from './import-bench.ts';
+import type { LoadPlan } from './load-client.ts';
 import { userFacts, usersFor } from './org.ts';
 
 export interface LoadMeasure {
@@ -164,64 +166,60 @@ export async function measureChatLoad(
     const results: LoadMeasure[] = [];
 
     // Slack: each request is a fresh, correctly signed slash command with its own response URL.
-    let slackSent = 0;
-    const slackStart = await scrape(url);
     const slackBefore = slack.callsOf('respond').length;
-    const slackRun = await load(`${url}/slack/events`, options, (req) => {
-      const n = slackSent++;
-      const body = slashCommandBody({
-        text: question(n, users),
-        userId: ADMIN.id,
-        responseUrl: slack.responseUrl(),
-      });
-      const timestamp = Math.floor(Date.now() / 1000);
-      return {
-        ...req,
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-slack-request-timestamp': String(timestamp),
-          'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, body),
-        },
-      };
-    });
+    const slackRun = await load(
+      `${url}/slack/events`,
+      options,
+      caFile,
+      () => scrape(url),
+      (n) => ({
+        body: slashCommandBody({
+          text: question(n, users),
+          userId: ADMIN.id,
+          responseUrl: slack.responseUrl(),
+        }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      SIGNING_SECRET,
+    );
+    const slackStart = slackRun.start;
     const slackEnd = await scrape(url);
     const slackDelivered = () => slack.callsOf('respond').length - slackBefore;
-    await until(() => slackDelivered() >= slackRun.ok, 60_000);
+    await until(() => slackDelivered() >= slackRun.measure.ok, 60_000);
     results.push({
       endpoint: '/slack/events',
-      ...slackRun,
+      ...slackRun.measure,
       delivered: slackDelivered(),
       loopDelay: slackEnd.loopDelay,
       served: answeredWithin(slackStart.answered('/slack/events'), slackEnd.answered('/slack/events')),
     });
 
     // Teams: message activities in a personal chat, answered through the Bot Connector.
-    let teamsSent = 0;
     const replies = () => connector.calls.filter((c) => c.kind === 'reply' || c.kind === 'send').length;
     const teamsBefore = replies();
-    const teamsStart = await scrape(url);
-    const teamsRun = await load(`${url}/api/messages`, options, (req) => {
-      const n = teamsSent++;
-      const activity = messageActivity(
-        connector,
-        TEAMS_ADMIN,
-        conversation('personal', `a:bench-${n % 50}`),
-        question(n, users),
-      );
-      return {
-        ...req,
-        method: 'POST',
-        body: JSON.stringify(activity),
+    const teamsRun = await load(
+      `${url}/api/messages`,
+      options,
+      caFile,
+      () => scrape(url),
+      (n) => ({
+        body: JSON.stringify(
+          messageActivity(
+            connector,
+            TEAMS_ADMIN,
+            conversation('personal', `a:bench-${n % 50}`),
+            question(n, users),
+          ),
+        ),
         headers: { 'content-type': 'application/json' },
-      };
-    });
+      }),
+    );
+    const teamsStart = teamsRun.start;
     const teamsEnd = await scrape(url);
-    await until(() => replies() - teamsBefore >= teamsRun.ok, 60_000);
+    await until(() => replies() - teamsBefore >= teamsRun.measure.ok, 60_000);
     results.push({
       endpoint: '/api/messages',
-      ...teamsRun,
+      ...teamsRun.measure,
       delivered: replies() - teamsBefore,
       loopDelay: teamsEnd.loopDelay,
       served: answeredWithin(teamsStart.answered(TEAMS_ROUTE), teamsEnd.answered(TEAMS_ROUTE)),
@@ -251,24 +249,62 @@ export async function measureChatLoad(
   }
 }
 
-type Shaper = (req: autocannon.Request) => autocannon.Request;
+const LOAD_CLIENT = fileURLToPath(new URL('./load-client.ts', import.meta.url));
 
-async function load(
+/**
+ * Loads `url` at the fixed rate from the load generator's own process (`load-client.ts`), sending `request(n)` in
+ * turn (Slack requests signed as they are sent when `slackSigningSecret` is given). `before` runs once the generator
+ * is ready and just before it starts; its answer is returned beside the measure.
+ */
+/** autocannon's result, with the load generator's own event-loop delay during the run (ms). */
+type GeneratorResult = autocannon.Result & { loopDelay: { p50: number; p99: number; max: number } };
+
+async function load<T>(
   url: string,
   options: { rate: number; seconds: number },
-  setupRequest: Shaper,
-): Promise<Omit<LoadMeasure, 'endpoint' | 'delivered'>> {
-  const result = await autocannon({
+  caFile: string,
+  before: () => Promise<T>,
+  request: (n: number) => LoadPlan['requests'][number],
+  slackSigningSecret?: string,
+): Promise<{ start: T; measure: Omit<LoadMeasure, 'endpoint' | 'delivered'> }> {
+  // As many requests as the run can send, with room to spare; the generator starts over if it needs more.
+  const count = Math.ceil(options.rate * (options.seconds + 5));
+  const plan: LoadPlan = {
     url,
-    method: 'POST',
-    // Enough connections that a slow answer does not hold back the rate (autocannon sends one request per
-    // connection at a time).
-    connections: 100,
-    overallRate: options.rate,
-    duration: options.seconds,
-    timeout: 10,
-    requests: [{ method: 'POST', setupRequest: setupRequest as never }],
+    rate: options.rate,
+    seconds: options.seconds,
+    requests: Array.from({ length: count }, (_, n) => request(n)),
+    ...(slackSigningSecret ? { slackSigningSecret } : {}),
+  };
+  const client = spawn(process.execPath, ['--import', 'tsx', LOAD_CLIENT], {
+    env: childEnv(caFile, {}),
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  let err = '';
+  client.stderr.on('data', (c) => {
+    err = (err + String(c)).slice(-4000);
+  });
+  const exited = once(client, 'exit') as Promise<[number | null]>;
+  const lines = createInterface({ input: client.stdout })[Symbol.asyncIterator]();
+  let start: T;
+  let result: GeneratorResult;
+  try {
+    client.stdin.write(`${JSON.stringify(plan)}\n`);
+    const ready = await lines.next();
+    if (ready.done || ready.value !== 'ready') throw new Error('the load generator did not start');
+    start = await before();
+    client.stdin.write('go\n');
+    const out = await lines.next();
+    if (out.done) throw new Error('the load generator printed no result');
+    result = JSON.parse(out.value) as GeneratorResult;
+  } catch (error) {
+    client.kill('SIGTERM');
+    const [code] = await exited;
+    throw new Error(`${(error as Error).message} (exit ${code}): ${err.trim()}`);
+  }
+  client.stdin.end();
+  const [code] = await exited;
+  if (code !== 0) throw new Error(`the load generator exited with ${code}: ${err.trim()}`);
   const ok = result['2xx'];
   const failures = [
     ...Object.entries(result.statusCodeStats ?? {})
@@ -278,14 +314,21 @@ async function load(
     ...(result.errors - result.timeouts > 0 ? [`${result.errors - result.timeouts} connection errors`] : []),
   ];
   if (failures.length > 0) process.stderr.write(`  ${url}: ${failures.join(', ')}\n`);
+  const generator = result.loopDelay;
+  process.stderr.write(
+    `  ${new URL(url).pathname}: load generator's event-loop delay p50 ${generator.p50} ms, p99 ${generator.p99} ms, max ${generator.max} ms\n`,
+  );
   return {
-    rate: options.rate,
-    seconds: options.seconds,
-    sent: result.requests.sent,
-    ok,
-    // autocannon counts a timeout among its errors too.
-    errors: result.errors + result.non2xx,
-    ackP50: result.latency.p50,
-    ackP99: result.latency.p99,
+    start,
+    measure: {
+      rate: options.rate,
+      seconds: options.seconds,
+      sent: result.requests.sent,
+      ok,
+      // autocannon counts a timeout among its errors too.
+      errors: result.errors + result.non2xx,
+      ackP50: result.latency.p50,
+      ackP99: result.latency.p99,
+    },
   };
 }

@@ -213,9 +213,9 @@ export function benchmarksMarkdown(run: BenchRun, notes: Record<string, string>)
       'half a year ago, findings recomputed, so idle seats are findings as they would be in use): each question is asked as a chat surface asks it (the ' +
       'registry\u2019s command with an admin Actor; the App Home as Slack composes it; the dashboard summary), ' +
       'alternating with a hand-written indexed SQL answer to the same question (`bench/queries.ts`).',
-    '- **Chat endpoints.** The service runs as its own process on the same organisation; autocannon sends ' +
-      'correctly signed slash commands to `/slack/events` and message activities to `/api/messages` ' +
-      '(authentication off) on loopback at a fixed rate; the Slack and Bot Connector fakes count the replies.',
+    '- **Chat endpoints.** The service runs as its own process on the same organisation; autocannon, in a ' +
+      'process of its own, sends correctly signed slash commands to `/slack/events` and message activities to ' +
+      '`/api/messages` (authentication off) on loopback at a fixed rate; the Slack and Bot Connector fakes count the replies.',
     '',
     '## Import',
     '',
