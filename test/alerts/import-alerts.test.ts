@@ -53,7 +53,9 @@ describe('IT alerts after imports', () => {
     const chat = conversation('personal', 'a:adele-personal');
     expect((await h.post(messageActivity(h.connector, ADELE, chat, 'help'))).status).toBe(200);
     // A message is acknowledged before its turn runs: the turn has stored her address once it has answered.
-    await h.connector.waitFor((c) => (c.kind === 'reply' || c.kind === 'send') && c.conversationId === chat.id);
+    await h.connector.waitFor(
+      (c) => (c.kind === 'reply' || c.kind === 'send') && c.conversationId === chat.id,
+    );
   }, 120_000);
   afterAll(async () => h?.stop());
   afterEach(() => {
