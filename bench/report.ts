@@ -212,7 +212,9 @@ export function benchmarksMarkdown(run: BenchRun, notes: Record<string, string>)
     '- **Queries.** On the largest organisation, aged by six months after its import (its accounts first seen ' +
       'half a year ago, findings recomputed, so idle seats are findings as they would be in use): each question is asked as a chat surface asks it (the ' +
       'registry\u2019s command with an admin Actor; the App Home as Slack composes it; the dashboard summary), ' +
-      'alternating with a hand-written indexed SQL answer to the same question (`bench/queries.ts`).',
+      'alternating with a hand-written indexed SQL answer to the same question (`bench/queries.ts`). The ' +
+      'product takes totals from the running tallies its triggers keep (docs/architecture.md); the hand-written ' +
+      'SQL counts the rows.',
     '- **Chat endpoints.** The service runs as its own process on the same organisation; autocannon, in a ' +
       'process of its own, sends correctly signed slash commands to `/slack/events` and message activities to ' +
       '`/api/messages` (authentication off) on loopback at a fixed rate; the Slack and Bot Connector fakes count the replies.',
