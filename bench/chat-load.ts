@@ -165,13 +165,30 @@ export async function measureChatLoad(
     await waitReady(url, service);
     const results: LoadMeasure[] = [];
 
+    // One endpoint at a time: load it, then wait until the fake has every answer to the acknowledged requests.
+    const measure = async (
+      endpoint: string,
+      route: string,
+      request: (n: number) => { body: string; headers: Record<string, string> },
+      delivered: () => number,
+      signingSecret?: string,
+    ) => {
+      const before = delivered();
+      const run = await load(`${url}${endpoint}`, options, caFile, () => scrape(url), request, signingSecret);
+      const end = await scrape(url);
+      await until(() => delivered() - before >= run.measure.ok, 60_000);
+      results.push({
+        endpoint,
+        ...run.measure,
+        delivered: delivered() - before,
+        loopDelay: end.loopDelay,
+        served: answeredWithin(run.start.answered(route), end.answered(route)),
+      });
+    };
     // Slack: each request is a fresh, correctly signed slash command with its own response URL.
-    const slackBefore = slack.callsOf('respond').length;
-    const slackRun = await load(
-      `${url}/slack/events`,
-      options,
-      caFile,
-      () => scrape(url),
+    await measure(
+      '/slack/events',
+      '/slack/events',
       (n) => ({
         body: slashCommandBody({
           text: question(n, users),
@@ -180,28 +197,13 @@ export async function measureChatLoad(
         }),
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       }),
+      () => slack.callsOf('respond').length,
       SIGNING_SECRET,
     );
-    const slackStart = slackRun.start;
-    const slackEnd = await scrape(url);
-    const slackDelivered = () => slack.callsOf('respond').length - slackBefore;
-    await until(() => slackDelivered() >= slackRun.measure.ok, 60_000);
-    results.push({
-      endpoint: '/slack/events',
-      ...slackRun.measure,
-      delivered: slackDelivered(),
-      loopDelay: slackEnd.loopDelay,
-      served: answeredWithin(slackStart.answered('/slack/events'), slackEnd.answered('/slack/events')),
-    });
-
     // Teams: message activities in a personal chat, answered through the Bot Connector.
-    const replies = () => connector.calls.filter((c) => c.kind === 'reply' || c.kind === 'send').length;
-    const teamsBefore = replies();
-    const teamsRun = await load(
-      `${url}/api/messages`,
-      options,
-      caFile,
-      () => scrape(url),
+    await measure(
+      '/api/messages',
+      TEAMS_ROUTE,
       (n) => ({
         body: JSON.stringify(
           messageActivity(
@@ -213,17 +215,8 @@ export async function measureChatLoad(
         ),
         headers: { 'content-type': 'application/json' },
       }),
+      () => connector.calls.filter((c) => c.kind === 'reply' || c.kind === 'send').length,
     );
-    const teamsStart = teamsRun.start;
-    const teamsEnd = await scrape(url);
-    await until(() => replies() - teamsBefore >= teamsRun.measure.ok, 60_000);
-    results.push({
-      endpoint: '/api/messages',
-      ...teamsRun.measure,
-      delivered: replies() - teamsBefore,
-      loopDelay: teamsEnd.loopDelay,
-      served: answeredWithin(teamsStart.answered(TEAMS_ROUTE), teamsEnd.answered(TEAMS_ROUTE)),
-    });
     for (const r of results) {
       const parts = [];
       if (r.loopDelay) {
