@@ -68,13 +68,14 @@ CREATE TRIGGER "findings_tally_update" AFTER UPDATE ON "findings" REFERENCING OL
 CREATE TRIGGER "findings_tally_delete" AFTER DELETE ON "findings" REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION finding_tallies_take();
 --> statement-breakpoint
--- The totals as of `at`: snoozes and exemptions that have ended count as open, as EFFECTIVE_STATUS reads them.
+-- The totals as of `at`: snoozes and exemptions that have ended count as open, as EFFECTIVE_STATUS reads them. A
+-- group's savings are null when none of its findings has a price (unknown, never 0), as sum() over the findings is.
 CREATE FUNCTION "finding_tally"("at" timestamptz)
 RETURNS TABLE (license_id bigint, kind text, status text, currency text, findings bigint, seats bigint,
   savings numeric, unpriced bigint)
 LANGUAGE sql STABLE AS $$
   SELECT t.license_id, t.kind, t.status, t.currency, sum(t.findings)::bigint, sum(t.seats)::bigint,
-    sum(t.savings), sum(t.unpriced)::bigint
+    CASE WHEN sum(t.findings) > sum(t.unpriced) THEN sum(t.savings) END, sum(t.unpriced)::bigint
   FROM (
     SELECT ft.license_id, ft.kind, ft.status, ft.currency, ft.findings, ft.seats, ft.savings, ft.unpriced
     FROM finding_tallies ft

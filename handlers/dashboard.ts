@@ -148,7 +148,7 @@ export async function dashboardSummary(
       // license (each app's open findings, added up below).
       `SELECT GROUPING(t.license_id) = 0 AS per_license, t.license_id, t.kind, t.currency,
          sum(t.findings)::int AS open, sum(t.seats)::int AS seats,
-         CASE WHEN sum(t.findings) > sum(t.unpriced) THEN sum(t.savings) END AS savings,
+         sum(t.savings) AS savings,
          sum(t.unpriced)::int AS unpriced
        FROM ${FINDING_TALLY('$1')} t
        WHERE t.status = 'open'

@@ -56,7 +56,7 @@ export async function savingsReport(
      ),
      open AS (
        SELECT t.license_id, t.kind, t.currency, sum(t.findings) AS n, sum(t.unpriced) AS unpriced,
-         CASE WHEN sum(t.findings) > sum(t.unpriced) THEN sum(t.savings) END AS savings
+         sum(t.savings) AS savings
        FROM ${FINDING_TALLY('$1')} t
        WHERE t.status = 'open' AND t.kind = ANY($2::text[]) AND t.license_id IN (SELECT id FROM sel)
        GROUP BY t.license_id, t.kind, t.currency

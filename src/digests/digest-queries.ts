@@ -25,7 +25,7 @@ export async function openSavings(db: Db, now: Date = new Date()): Promise<Savin
     findings: number;
     seats: number;
   }>(
-    `SELECT currency, CASE WHEN sum(findings) > sum(unpriced) THEN sum(savings) END AS amount,
+    `SELECT currency, sum(savings) AS amount,
        sum(findings)::int AS findings, sum(seats)::int AS seats
      FROM ${FINDING_TALLY('$1')} WHERE status = 'open'
      GROUP BY currency ORDER BY 2 DESC NULLS LAST`,
@@ -78,7 +78,7 @@ export async function topIdleApps(db: Db, limit: number, now: Date = new Date())
     currency: string | null;
   }>(
     `SELECT COALESCE(pr.name, l.name) AS product, l.sku, sum(t.seats)::int AS seats,
-       CASE WHEN sum(t.findings) > sum(t.unpriced) THEN sum(t.savings) END AS savings, max(t.currency) AS currency
+       sum(t.savings) AS savings, max(t.currency) AS currency
      FROM ${FINDING_TALLY('$2')} t JOIN licenses l ON l.id = t.license_id
      LEFT JOIN products pr ON pr.id = l.product_id
      WHERE t.status = 'open' AND t.kind = 'idle'

@@ -47,7 +47,7 @@ const ops = fc.oneof(
 const LIVE = `
   SELECT f.license_id, f.kind,
     CASE WHEN f.status IN ('snoozed', 'exempted') AND f.status_until <= $1 THEN 'open' ELSE f.status END AS status,
-    f.currency, count(*)::text AS findings, sum(f.seats)::text AS seats, COALESCE(sum(f.savings), 0)::numeric(16,2)::text AS savings,
+    f.currency, count(*)::text AS findings, sum(f.seats)::text AS seats, sum(f.savings)::numeric(16,2)::text AS savings,
     (count(*) FILTER (WHERE f.savings IS NULL))::text AS unpriced
   FROM findings f GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`;
 const TALLY = `
