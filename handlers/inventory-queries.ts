@@ -172,45 +172,41 @@ export async function whoHas(
   }
   // An app: every license whose SKU, plan, product or vendor matches. A popular app has hundreds of thousands of
   // holders, so each license gives only its first offset + limit holders, in the order of its index
-  // (subscribers_license_order_idx), and the page is taken from those; the total is the licenses' account tallies.
-  const result = await ctx.store.pool.query<SubscriberDbRow>(
-    `WITH sel AS (
-       SELECT l.id, l.sku FROM licenses l LEFT JOIN products pr ON pr.id = l.product_id
-       WHERE lower(l.sku) = lower($1) OR l.name ILIKE $4 OR pr.name ILIKE $4 OR l.vendor ILIKE $4
-     ), page AS (
-       SELECT c.id, c.is_active, c.sort_key, sel.sku
-       FROM sel
-       CROSS JOIN LATERAL (
-         SELECT s.id, s.is_active, lower(COALESCE(s.email, s.login)) COLLATE "C" AS sort_key
-         FROM cloud_subscribers s
-         WHERE s.license_id = sel.id
-         ORDER BY s.is_active DESC NULLS LAST, lower(COALESCE(s.email, s.login)) COLLATE "C", s.id
-         LIMIT $2::int + $3::int
-       ) c
-       ORDER BY c.is_active DESC, c.sort_key, sel.sku, c.id LIMIT $2 OFFSET $3
-     )
-     SELECT ${SUBSCRIBER_COLUMNS},
-       (SELECT COALESCE(sum(t.accounts), 0) FROM subscriber_tallies t WHERE t.license_id IN (SELECT id FROM sel))::int
-         AS total
-     FROM page
-     JOIN cloud_subscribers s ON s.id = page.id
-     JOIN licenses l ON l.id = s.license_id
-     LEFT JOIN products pr ON pr.id = l.product_id
-     LEFT JOIN persons p ON p.id = s.person_id
-     ORDER BY page.is_active DESC, page.sort_key, page.sku, page.id`,
-    [query, args.limit, args.offset, likePattern(query)],
-  );
-  if (result.rows.length === 0 && args.offset > 0) {
-    // Past the last page: still say how many there are.
-    const counted = await ctx.store.pool.query<{ n: string }>(
-      `SELECT COALESCE(sum(t.accounts), 0) AS n FROM subscriber_tallies t WHERE t.license_id IN (
-         SELECT l.id FROM licenses l LEFT JOIN products pr ON pr.id = l.product_id
-         WHERE lower(l.sku) = lower($1) OR l.name ILIKE $2 OR pr.name ILIKE $2 OR l.vendor ILIKE $2)`,
+  // (subscribers_license_order_idx), and the page is taken from those; the total is the licenses' account tallies,
+  // asked for alongside (so a page past the end still says how many there are).
+  const licenses = `SELECT l.id, l.sku FROM licenses l LEFT JOIN products pr ON pr.id = l.product_id
+    WHERE lower(l.sku) = lower($1) OR l.name ILIKE $2 OR pr.name ILIKE $2 OR l.vendor ILIKE $2`;
+  const [result, counted] = await Promise.all([
+    ctx.store.pool.query<SubscriberDbRow>(
+      `WITH sel AS (${licenses}),
+       page AS (
+         SELECT c.id, c.is_active, c.sort_key, sel.sku
+         FROM sel
+         CROSS JOIN LATERAL (
+           SELECT s.id, s.is_active, lower(COALESCE(s.email, s.login)) COLLATE "C" AS sort_key
+           FROM cloud_subscribers s
+           WHERE s.license_id = sel.id
+           ORDER BY s.is_active DESC NULLS LAST, lower(COALESCE(s.email, s.login)) COLLATE "C", s.id
+           LIMIT $3::int + $4::int
+         ) c
+         ORDER BY c.is_active DESC, c.sort_key, sel.sku, c.id LIMIT $3 OFFSET $4
+       )
+       SELECT ${SUBSCRIBER_COLUMNS}
+       FROM page
+       JOIN cloud_subscribers s ON s.id = page.id
+       JOIN licenses l ON l.id = s.license_id
+       LEFT JOIN products pr ON pr.id = l.product_id
+       LEFT JOIN persons p ON p.id = s.person_id
+       ORDER BY page.is_active DESC, page.sort_key, page.sku, page.id`,
+      [query, likePattern(query), args.limit, args.offset],
+    ),
+    ctx.store.pool.query<{ n: string }>(
+      `SELECT COALESCE(sum(t.accounts), 0) AS n FROM subscriber_tallies t
+       WHERE t.license_id IN (SELECT id FROM (${licenses}) sel)`,
       [query, likePattern(query)],
-    );
-    return ok({ total: Number(counted.rows[0]?.n ?? 0), rows: [] });
-  }
-  return ok({ total: result.rows[0]?.total ?? 0, rows: result.rows.map(toSubscriberRow) });
+    ),
+  ]);
+  return ok({ total: Number(counted.rows[0]?.n ?? 0), rows: result.rows.map(toSubscriberRow) });
 }
 
 /** Purchased, consumed and available seats per license, optionally for one app. */
