@@ -444,7 +444,6 @@ class M365Connector implements Connector {
   private readonly pageSize: number;
   private readonly reportPeriod: string;
   private readonly usagePageSize: number;
-  private readonly resilience: Resilience;
   /** Lower-cased UPN → user id of licensed users, complete once `accounts()` has read every page. */
   private upnIndex?: Map<string, string>;
 
@@ -460,7 +459,6 @@ class M365Connector implements Connector {
       sleep,
       onRetry: deps.onRetry,
     };
-    this.resilience = resilience;
     const shared = {
       maxAttempts: resilience.maxAttempts,
       timeoutMs: resilience.timeoutMs,
@@ -608,12 +606,8 @@ class M365Connector implements Connector {
       } catch (error) {
         // Only a broken download is read again; a report that breaks the contract fails as it is.
         const brokeOff = error instanceof VendorError && error.status === 0;
-        if (!brokeOff || attempt >= this.resilience.maxAttempts) throw error;
-        const { baseBackoffMs, maxBackoffMs } = this.resilience;
-        const waitMs = Math.round(Math.random() * Math.min(maxBackoffMs, baseBackoffMs * 2 ** (attempt - 1)));
-        const downloadEndpoint = this.download.endpoint({ path: url });
-        this.resilience.onRetry?.({ endpoint: downloadEndpoint, attempt, waitMs, reason: error.message });
-        await this.resilience.sleep(waitMs);
+        if (!brokeOff || attempt >= this.download.maxAttempts) throw error;
+        await this.download.pauseBeforeRetry({ path: url }, attempt, error.message);
       }
     }
   }

@@ -169,7 +169,7 @@ export class VendorHttp {
   ): Promise<{ response: Response; text: string; timer: IdleTimer }> {
     const o = this.options;
     const endpoint = this.endpoint(request);
-    const maxAttempts = o.maxAttempts ?? 6;
+    const maxAttempts = this.maxAttempts;
     const timeoutMs = o.timeoutMs ?? 30_000;
     let refreshedAuth = false;
     let lastReason = '';
@@ -277,6 +277,20 @@ export class VendorHttp {
         'the response is not valid JSON (truncated or malformed)',
       );
     }
+  }
+
+  /** How many times a request is tried in all. */
+  get maxAttempts(): number {
+    return this.options.maxAttempts ?? 6;
+  }
+
+  /**
+   * Waits before trying `request` again after failed attempt `attempt`, as `send` does between its own attempts
+   * (jittered exponential backoff, reported through `onRetry`): for a caller that retries a whole exchange, such as
+   * a download that broke off.
+   */
+  async pauseBeforeRetry(request: VendorRequest, attempt: number, reason: string): Promise<void> {
+    await this.wait(this.endpoint(request), attempt, this.backoff(attempt), reason);
   }
 
   private backoff(attempt: number): number {
