@@ -446,28 +446,31 @@ async function openUsageStaging(pool: pg.Pool, runId: number) {
     async apply(): Promise<void> {
       await client.query(`ANALYZE ${table}`);
       await client.query('BEGIN');
-      // The latest signal per account is found by a sort that would spill to disk in the default work_mem.
-      await client.query(`SET LOCAL work_mem = '${SWITCH_WORK_MEM}'`);
-      await client.query(
-        `UPDATE staging_accounts a SET last_activity_at = u.at, last_activity_source = u.src
-         FROM (
-           SELECT DISTINCT ON (s.subscription_key, s.vendor_account_id) s.subscription_key, s.vendor_account_id,
-             t.at, t.src
-           FROM ${table} t
-           JOIN staging_accounts s ON s.run_id = $1 AND s.vendor_account_id = t.account
-             AND (t.sub IS NULL OR s.subscription_key = t.sub)
-           ORDER BY s.subscription_key, s.vendor_account_id, t.at DESC
-         ) u
-         WHERE a.run_id = $1 AND a.subscription_key = u.subscription_key AND a.vendor_account_id = u.vendor_account_id
-           AND (a.last_activity_at IS NULL OR a.last_activity_at < u.at)`,
-        [runId],
-      );
-      await client.query('COMMIT');
+      try {
+        // The latest signal per account is found by a sort that would spill to disk in the default work_mem.
+        await client.query(`SET LOCAL work_mem = '${SWITCH_WORK_MEM}'`);
+        await client.query(
+          `UPDATE staging_accounts a SET last_activity_at = u.at, last_activity_source = u.src
+           FROM (
+             SELECT DISTINCT ON (s.subscription_key, s.vendor_account_id) s.subscription_key, s.vendor_account_id,
+               t.at, t.src
+             FROM ${table} t
+             JOIN staging_accounts s ON s.run_id = $1 AND s.vendor_account_id = t.account
+               AND (t.sub IS NULL OR s.subscription_key = t.sub)
+             ORDER BY s.subscription_key, s.vendor_account_id, t.at DESC
+           ) u
+           WHERE a.run_id = $1 AND a.subscription_key = u.subscription_key AND a.vendor_account_id = u.vendor_account_id
+             AND (a.last_activity_at IS NULL OR a.last_activity_at < u.at)`,
+          [runId],
+        );
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
     },
     async close(): Promise<void> {
       try {
-        // A failed apply leaves its transaction open on this connection.
-        await client.query('ROLLBACK').catch(() => undefined);
         await client.query(`DROP TABLE IF EXISTS ${table}`);
       } finally {
         client.release();
