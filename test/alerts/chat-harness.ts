@@ -28,6 +28,7 @@ import {
   BotConnectorFake,
   conversation,
   installActivity,
+  messageActivity,
   type TeamsUser,
 } from '../fakes/bot-connector-fake.ts';
 import { BOT_TOKEN, SIGNING_SECRET, SlackFake } from '../fakes/slack-fake.ts';
@@ -70,6 +71,11 @@ export interface ChatHarness {
   /** Another process on the same database: its own connections, HTTP server and (unstarted) job runner. */
   addReplica(): Promise<Replica>;
   post(activity: object, url?: string): Promise<{ status: number; body: unknown }>;
+  /**
+   * `user` says `help` to the bot in a personal chat and the bot answers: the turn has stored the chat's address
+   * (a message is acknowledged before its turn runs, so the answer is what tells).
+   */
+  greet(user: TeamsUser, conversationId: string): Promise<void>;
   /** Writes the CSV files (header first) the `csv` connector imports; an empty list leaves that file as it is. */
   writeCsv(files: Record<'subscriptions' | 'accounts' | 'persons', string[]>): void;
   /** Imports the CSV files through `importSource` (the alert hook runs), at the harness clock. */
@@ -159,6 +165,14 @@ export async function startChatHarness(start = '2026-11-20T08:00:00Z'): Promise<
       return startReplica(false, other);
     },
     post,
+    async greet(user, conversationId) {
+      const chat = conversation('personal', conversationId);
+      const answered = await post(messageActivity(connector, user, chat, 'help'));
+      if (answered.status !== 200) throw new Error(`the bot answered ${answered.status}`);
+      await connector.waitFor(
+        (c) => (c.kind === 'reply' || c.kind === 'send') && c.conversationId === chat.id,
+      );
+    },
     writeCsv(files) {
       for (const [name, lines] of Object.entries(files)) {
         // An empty list keeps the file as it was.
