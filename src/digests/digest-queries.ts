@@ -19,46 +19,39 @@ export interface SavingsTotal {
  * findings' running tallies.
  */
 export async function openSavings(db: Db, now: Date = new Date()): Promise<SavingsTotal[]> {
-  const found = await db.query<{
-    currency: string | null;
-    amount: string | null;
-    findings: number;
-    seats: number;
-  }>(
-    `SELECT currency, sum(savings) AS amount,
-       sum(findings)::int AS findings, sum(seats)::int AS seats
+  const found = await db.query<SavingsDbRow>(
+    `SELECT currency, sum(savings) AS amount, sum(findings)::int AS findings, sum(seats)::int AS seats
      FROM ${FINDING_TALLY('$1')} WHERE status = 'open'
      GROUP BY currency ORDER BY 2 DESC NULLS LAST`,
     [now],
   );
-  return found.rows.map((r) => ({
-    currency: r.currency,
-    amount: Number(r.amount ?? 0),
-    findings: r.findings,
-    seats: r.seats,
-  }));
+  return found.rows.map(toSavingsTotal);
 }
 
 /** Savings realized since `since`: findings resolved by a reclaim, per currency. */
 export async function realizedSavings(db: Db, since: Date): Promise<SavingsTotal[]> {
-  const found = await db.query<{
-    currency: string | null;
-    amount: string | null;
-    findings: number;
-    seats: number;
-  }>(
+  const found = await db.query<SavingsDbRow>(
     `SELECT currency, sum(savings) AS amount, count(*)::int AS findings, sum(seats)::int AS seats
      FROM findings WHERE status = 'resolved' AND resolved_how = 'reclaimed' AND resolved_at >= $1
      GROUP BY currency ORDER BY sum(savings) DESC NULLS LAST`,
     [since],
   );
-  return found.rows.map((r) => ({
-    currency: r.currency,
-    amount: Number(r.amount ?? 0),
-    findings: r.findings,
-    seats: r.seats,
-  }));
+  return found.rows.map(toSavingsTotal);
 }
+
+interface SavingsDbRow {
+  currency: string | null;
+  amount: string | null;
+  findings: number;
+  seats: number;
+}
+
+const toSavingsTotal = (r: SavingsDbRow): SavingsTotal => ({
+  currency: r.currency,
+  amount: Number(r.amount ?? 0),
+  findings: r.findings,
+  seats: r.seats,
+});
 
 export interface IdleApp {
   product: string;
