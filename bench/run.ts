@@ -2,7 +2,7 @@
  * `npm run bench`: imports of 10k, 100k and 1M accounts against the COPY floor, query latency and chat endpoints
  * under load on the largest organisation, written to BENCHMARKS.md and docs/bench-scaling.svg.
  *
- *   npm run bench                      the full run (about half an hour on 2 cores)
+ *   npm run bench                      the full run (about 15 minutes on 2 cores)
  *   npm run bench -- --quick           small sizes, short load: a sanity run, written to a temporary directory
  *   --sizes 10000,100000   --runs N   --query-runs N   --chat-runs N   --chat-seconds S   --chat-rate R
  *   --no-queries   --no-chat   --out FILE   --chart FILE   --with-indexes (apply the proposed indexes first)
